@@ -1,0 +1,115 @@
+"""
+### dwh_pipeline — landed parts → staging → core → marts
+
+Waits for landed partitions the warehouse has not processed, then, for each part in order:
+
+1. **wait_for_partitions** — sensor; pushes the pending parts' metadata (batch, part, files, row counts,
+   sha256) to XCom.
+2. **load_partitions** — verifies each part against its manifest and stages it in one transaction
+   (`COPY` + set-based upsert); bad lines go to `meta.quarantine` with file, line and reason.
+3. **build_core** — typed, validated, deduplicated `core` tables (client history kept), then overdue
+   flags, days past due and loan status as of the run's logical date.
+4. **build_marts** → **check_marts** (data-quality gate) → **publish_marts**: marts are rebuilt into
+   `mart_next`, checked, and only then swapped into `mart`; a failed check keeps yesterday's marts.
+
+Re-running any task or the whole DAG for the same parts changes nothing (`meta.partitions` registry).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from airflow.providers.common.sql.operators.sql import SQLCheckOperator
+from airflow.sdk import DAG, Param, chain
+
+from client_dwh import config
+from client_dwh.operators.partition_sensor import PendingPartitionSensor
+from client_dwh.operators.warehouse_operators import (
+    BuildCoreOperator,
+    BuildMartsOperator,
+    EnsureWarehouseSchemaOperator,
+    LoadPartitionsOperator,
+    PublishMartsOperator,
+)
+
+AS_OF = "{{ params.as_of_date or ds }}"
+
+with DAG(
+    dag_id="dwh_pipeline",
+    dag_display_name="DWH pipeline: landed parts → staging → core → marts",
+    doc_md=__doc__,
+    schedule="@daily",
+    start_date=dt.datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,  # parts must be applied in order; two runs would race for the same parts
+    tags=["client-analytics", "warehouse", "loans"],
+    template_searchpath=[str(config.SQL_DIR)],
+    default_args={"retries": 2, "retry_delay": dt.timedelta(minutes=1), "owner": "data-platform"},
+    params={
+        "batch": Param(
+            None,
+            type=["null", "string"],
+            pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+            title="Batch",
+            description="Only load parts of this batch (empty: every batch).",
+        ),
+        "max_parts": Param(100, type="integer", minimum=1, maximum=10000, title="Max parts per run"),
+        "wait_timeout_seconds": Param(
+            600,
+            type="integer",
+            minimum=0,
+            maximum=86400,
+            title="Wait for parts (seconds)",
+            description="How long the sensor waits for a new part before it gives up.",
+        ),
+        "skip_when_nothing_arrives": Param(
+            True,
+            type="boolean",
+            title="Skip (not fail) when no part arrives",
+        ),
+        "as_of_date": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            pattern=r"^\d{4}-\d{2}-\d{2}$",
+            title="As-of date for overdue flags",
+            description="Empty: the run's logical date.",
+        ),
+    },
+) as dag:
+    ensure_schema = EnsureWarehouseSchemaOperator(task_id="ensure_warehouse_schema")
+
+    wait_for_partitions = PendingPartitionSensor(
+        task_id="wait_for_partitions",
+        batch="{{ params.batch or '' }}",
+        max_parts="{{ params.max_parts }}",
+        skip_when_nothing_arrives="{{ params.skip_when_nothing_arrives }}",
+        wait_timeout="{{ params.wait_timeout_seconds }}",
+        poke_interval=30,
+        mode="reschedule",
+    )
+
+    load_partitions = LoadPartitionsOperator(task_id="load_partitions", parts=wait_for_partitions.output)
+
+    build_core = BuildCoreOperator(task_id="build_core", parts=wait_for_partitions.output, as_of=AS_OF)
+
+    build_marts = BuildMartsOperator(task_id="build_marts", as_of=AS_OF)
+
+    check_marts = SQLCheckOperator(
+        task_id="check_marts",
+        conn_id=config.DWH_CONN_ID,
+        sql="checks/marts.sql",
+        retries=0,
+    )
+
+    publish_marts = PublishMartsOperator(task_id="publish_marts", parts=wait_for_partitions.output)
+
+    chain(
+        ensure_schema,
+        wait_for_partitions,
+        load_partitions,
+        build_core,
+        build_marts,
+        check_marts,
+        publish_marts,
+    )

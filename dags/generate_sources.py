@@ -1,0 +1,68 @@
+"""
+### generate_sources — the synthetic source system's daily export
+
+Generates realistic clients, loans and payments (Faker `ru_RU` names, numpy distributions; the same
+seed and month give the same world) and lands them as numbered parts under the landing zone
+(`LANDING_DIR`, local or object storage): `<batch>/part-NNNN/<entity>.jsonl` plus `_manifest.json`
+(row counts and sha256), the manifest written last so a part is never half-visible.
+
+*Cumulative* parts repeat every earlier row, as the source system's exports did; *delta* parts bring
+only new rows. `dwh_pipeline` picks the parts up either way without creating duplicates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from airflow.sdk import DAG, Param, task
+
+from client_dwh import config
+
+with DAG(
+    dag_id="generate_sources",
+    dag_display_name="Generate synthetic source data",
+    doc_md=__doc__,
+    schedule="@daily",
+    start_date=dt.datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    tags=["client-analytics", "source-system"],
+    default_args={"retries": 1, "retry_delay": dt.timedelta(minutes=1), "owner": "data-platform"},
+    params={
+        "clients": Param(
+            config.DEFAULT_CLIENTS, type="integer", minimum=1, maximum=2_000_000, title="Clients"
+        ),
+        "parts": Param(config.DEFAULT_PARTS, type="integer", minimum=1, maximum=1000, title="Parts"),
+        "seed": Param(config.DEFAULT_SEED, type="integer", minimum=0, title="Random seed"),
+        "cumulative": Param(
+            True,
+            type="boolean",
+            title="Cumulative parts",
+            description="Each part repeats every earlier row (off: delta parts).",
+        ),
+        "batch": Param(
+            None,
+            type=["null", "string"],
+            pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+            title="Batch name",
+            description="Empty: the run's logical date, e.g. 20261122.",
+        ),
+    },
+) as dag:
+
+    @task(task_display_name="Generate and land partitions")
+    def generate_and_land_partitions(params=None, ds=None, ds_nodash=None) -> list[dict]:
+        """Land every part of the batch; XCom gets each part's manifest (counts and checksums)."""
+        from client_dwh.generate.land import generate_and_land
+
+        manifests = generate_and_land(
+            clients=params["clients"],
+            parts=params["parts"],
+            seed=params["seed"],
+            batch=params["batch"] or ds_nodash,
+            cumulative=params["cumulative"],
+            as_of=dt.date.fromisoformat(ds),
+        )
+        return [{"batch": m["batch"], "part": m["part"], "files": m["files"]} for m in manifests]
+
+    generate_and_land_partitions()

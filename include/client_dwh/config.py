@@ -1,0 +1,36 @@
+"""Every setting of the project, read once from the environment, with its documented default.
+
+Other modules import constants from here; nothing else reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+INCLUDE_DIR = PROJECT_ROOT / "include"
+SQL_DIR = INCLUDE_DIR / "sql"
+PORTRAITS_FILE = Path(os.environ.get("PORTRAITS_FILE", INCLUDE_DIR / "portraits.json"))
+
+# Git-ignored folder for everything a local run writes (embedded Postgres, landing zone, Airflow home).
+DATA_DIR = Path(os.environ.get("CLIENT_DWH_DATA_DIR", PROJECT_ROOT / "data"))
+
+# Where partitions land. A local folder or any fsspec URL (s3://bucket/landing, gs://...), so that
+# Celery workers on other hosts reach the same parts through ObjectStoragePath.
+LANDING_URL = os.environ.get("LANDING_DIR", str(DATA_DIR / "landing"))
+# Connection used by ObjectStoragePath for a remote landing zone (e.g. an aws connection id).
+LANDING_CONN_ID = os.environ.get("LANDING_CONN_ID") or None
+
+# The warehouse is always reached through this Airflow connection; when AIRFLOW_CONN_DWH is unset the
+# project starts an embedded PostgreSQL and points the connection at it.
+DWH_CONN_ID = "dwh"
+EMBEDDED_PG_DIR = Path(os.environ.get("EMBEDDED_PG_DIR", DATA_DIR / "pg"))
+EMBEDDED_PG_PORT = int(os.environ.get("EMBEDDED_PG_PORT", "55432"))
+EMBEDDED_PG_DATABASE = "dwh"
+
+# Batch written by the scheduled generate_sources run unless a Param says otherwise.
+DEFAULT_BATCH = os.environ.get("DEFAULT_BATCH", "daily")
+DEFAULT_CLIENTS = int(os.environ.get("DEFAULT_CLIENTS", "1000"))
+DEFAULT_PARTS = int(os.environ.get("DEFAULT_PARTS", "5"))
+DEFAULT_SEED = int(os.environ.get("DEFAULT_SEED", "42"))

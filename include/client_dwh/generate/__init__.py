@@ -1,0 +1,1 @@
+"""Synthetic source system: clients and their activity, deterministic for a seed."""

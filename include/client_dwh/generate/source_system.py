@@ -1,0 +1,74 @@
+"""Assemble the whole synthetic source system for a seed and cut it into numbered parts.
+
+Clients are split into as many contiguous chunks as there are parts; part k brings chunk k's clients
+with all their activity, plus new versions of a few earlier clients (a CRM changes data over time).
+A *cumulative* part repeats every earlier row (as the loans seed project's exports did); a *delta* part
+brings only what is new. Loading either kind must leave the same warehouse.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from client_dwh.generate.clients import change_some_clients, generate_clients
+from client_dwh.generate.loans import generate_loans, generate_payments
+
+CHANGED_CLIENTS_SHARE = 0.02
+
+
+def generate_source_system(n_clients: int, seed: int, as_of: dt.date) -> dict[str, pd.DataFrame]:
+    """Every entity as a data frame; same arguments, same frames.
+
+    The world is anchored to the first day of ``as_of``'s month and only what happened by ``as_of`` is
+    visible, so the daily exports of one month describe the same clients and loans, each day showing a
+    few more payments - as a real source system's daily snapshots would.
+    """
+    rng = np.random.default_rng(seed)
+    anchor = as_of.replace(day=1)
+    clients = generate_clients(n_clients, rng, anchor)
+    loans = generate_loans(clients, rng, anchor)
+    payments = generate_payments(loans, rng, anchor, visible_until=as_of)
+    return {"clients": clients, "loans": loans, "payments": payments}
+
+
+def split_into_parts(
+    frames: dict[str, pd.DataFrame], parts: int, seed: int, cumulative: bool
+) -> list[dict[str, pd.DataFrame]]:
+    """Cut the frames into ``parts`` partitions, keyed by each row's client."""
+    clients = frames["clients"]
+    chunk_of_client = pd.Series(
+        np.repeat(np.arange(parts), [len(c) for c in np.array_split(np.arange(len(clients)), parts)]),
+        index=clients["client_id"].to_numpy(),
+    )
+    chunk = {name: _chunk_of(name, frame, frames, chunk_of_client) for name, frame in frames.items()}
+    latest_clients = clients.copy()
+    result = []
+    for part in range(parts):
+        rng = np.random.default_rng([seed, part])
+        earlier = latest_clients[chunk["clients"] < part]
+        changed = change_some_clients(earlier, CHANGED_CLIENTS_SHARE, rng) if part else earlier.iloc[:0]
+        latest_clients = latest_clients.set_index("client_id")
+        latest_clients.update(changed.set_index("client_id"))
+        latest_clients = latest_clients.reset_index()
+        latest_clients["income"] = latest_clients["income"].astype(int)
+        out = {}
+        for name, frame in frames.items():
+            source = latest_clients if name == "clients" else frame
+            mask = chunk[name] <= part if cumulative else chunk[name] == part
+            out[name] = source[mask]
+        if not cumulative:
+            out["clients"] = pd.concat([out["clients"], changed], ignore_index=True)
+        result.append(out)
+    return result
+
+
+def _chunk_of(name, frame, frames, chunk_of_client) -> np.ndarray:
+    if "client_id" in frame.columns:
+        return chunk_of_client.reindex(frame["client_id"]).to_numpy()
+    if "loan_id" in frame.columns:
+        loan_client = frames["loans"].set_index("loan_id")["client_id"]
+        return chunk_of_client.reindex(loan_client.reindex(frame["loan_id"]).to_numpy()).to_numpy()
+    raise ValueError(f"cannot tell which client owns rows of {name!r}")

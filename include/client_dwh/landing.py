@@ -1,0 +1,167 @@
+"""The landing zone: numbered partitions of JSON Lines files, each committed by its manifest.
+
+Layout: ``<landing>/<batch>/part-NNNN/<entity>.jsonl`` plus ``_manifest.json``. Data files are written
+first and the manifest last, so a part without a manifest is still being written and is never read;
+that works the same on a local disk and on object storage, where rename is not atomic. Everything goes
+through ``ObjectStoragePath`` so that workers on other hosts reach the same zone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from client_dwh import config
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from airflow.sdk import ObjectStoragePath
+
+MANIFEST = "_manifest.json"
+PART_DIR = re.compile(r"^part-(\d{4,})$")
+BATCH_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+class PartitionError(ValueError):
+    """A landed partition does not match its manifest; the message names the file."""
+
+
+def landing_root(url: str | None = None) -> ObjectStoragePath:
+    from airflow.sdk import ObjectStoragePath
+
+    url = url or config.LANDING_URL
+    if "://" not in url:
+        url = "file://" + str(_absolute(url))
+    return ObjectStoragePath(url, conn_id=config.LANDING_CONN_ID)
+
+
+def _absolute(path: str):
+    from pathlib import Path
+
+    return Path(path).expanduser().resolve()
+
+
+def part_name(part_no: int) -> str:
+    return f"part-{part_no:04d}"
+
+
+def write_partition(
+    root: ObjectStoragePath,
+    batch: str,
+    part_no: int,
+    frames: dict[str, pd.DataFrame],
+    extra: dict | None = None,
+) -> dict[str, Any]:
+    """Write one part's files, then its manifest; return the manifest. Rewriting a part replaces it."""
+    if not BATCH_NAME.match(batch):
+        raise ValueError(f"batch name {batch!r} must match {BATCH_NAME.pattern}")
+    part_dir = root / batch / part_name(part_no)
+    part_dir.mkdir(parents=True, exist_ok=True)
+    manifest_path = part_dir / MANIFEST
+    if manifest_path.exists():
+        manifest_path.unlink()  # un-commit first: readers never see old manifest with new files
+    files = {}
+    for entity, frame in frames.items():
+        payload = frame_to_jsonl(frame)
+        (part_dir / f"{entity}.jsonl").write_bytes(payload)
+        files[entity] = {
+            "path": f"{entity}.jsonl",
+            "rows": payload.count(b"\n"),
+            "sha256": hashlib.sha256(payload).hexdigest(),
+        }
+    manifest = {
+        "batch": batch,
+        "part": part_no,
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "files": files,
+        **(extra or {}),
+    }
+    body = json.dumps(manifest, ensure_ascii=False, indent=2).encode()
+    tmp = part_dir / f".{MANIFEST}.tmp"
+    tmp.write_bytes(body)
+    tmp.rename(manifest_path)
+    return manifest
+
+
+def frame_to_jsonl(frame: pd.DataFrame) -> bytes:
+    if frame.empty:
+        return b""
+    text = frame.to_json(orient="records", lines=True, force_ascii=False, date_format="iso")
+    return (text if text.endswith("\n") else text + "\n").encode()
+
+
+@dataclass(frozen=True)
+class LandedPart:
+    """What the sensor hands downstream through XCom: small metadata, never data."""
+
+    batch: str
+    part: int
+    path: str
+    files: dict[str, dict[str, Any]]
+    manifest_sha256: str
+
+    def to_xcom(self) -> dict[str, Any]:
+        return {
+            "batch": self.batch,
+            "part": self.part,
+            "path": self.path,
+            "files": self.files,
+            "manifest_sha256": self.manifest_sha256,
+            "rows": sum(f["rows"] for f in self.files.values()),
+        }
+
+
+def list_landed_parts(root: ObjectStoragePath, batch: str | None = None) -> list[LandedPart]:
+    """Committed parts (those with a manifest), ordered by batch then part number."""
+    found = []
+    if not root.exists():
+        return found
+    for batch_dir in sorted(root.iterdir(), key=lambda p: p.name):
+        if (
+            not batch_dir.is_dir()
+            or (batch and batch_dir.name != batch)
+            or batch_dir.name.startswith(("_", "."))
+        ):
+            continue
+        for part_dir in batch_dir.iterdir():
+            match = PART_DIR.match(part_dir.name)
+            manifest_path = part_dir / MANIFEST
+            if not match or not manifest_path.exists():
+                continue
+            raw = manifest_path.read_bytes()
+            manifest = json.loads(raw)
+            found.append(
+                LandedPart(
+                    batch=batch_dir.name,
+                    part=int(match.group(1)),
+                    path=str(part_dir),
+                    files=manifest["files"],
+                    manifest_sha256=hashlib.sha256(raw).hexdigest(),
+                )
+            )
+    return sorted(found, key=lambda p: (p.batch, p.part))
+
+
+def read_verified_files(part: dict[str, Any]) -> dict[str, bytes]:
+    """Read every file of a part and check it against the manifest before anything is loaded."""
+    from airflow.sdk import ObjectStoragePath
+
+    part_dir = ObjectStoragePath(part["path"], conn_id=config.LANDING_CONN_ID)
+    contents = {}
+    for entity, meta in part["files"].items():
+        path = part_dir / meta["path"]
+        if not path.exists():
+            raise PartitionError(f"{path}: listed in the manifest but missing")
+        data = path.read_bytes()
+        rows = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+        if rows != meta["rows"]:
+            raise PartitionError(f"{path}: manifest says {meta['rows']} rows, file has {rows}")
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != meta["sha256"]:
+            raise PartitionError(f"{path}: sha256 {digest} does not match the manifest's {meta['sha256']}")
+        contents[entity] = data
+    return contents

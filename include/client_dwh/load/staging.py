@@ -1,0 +1,95 @@
+"""Load one landed part into staging in a single transaction: verify, COPY, validate, upsert.
+
+The part's files are checked against the manifest before the transaction starts, so a missing file or
+a checksum mismatch loads nothing. Within the transaction each file is bulk-copied as raw lines into a
+temp table and staged with set-based SQL; bad lines are quarantined. A ``meta.partitions`` row marks the
+part as loaded, so loading it again changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from client_dwh.entities import ENTITIES
+from client_dwh.landing import read_verified_files
+from client_dwh.warehouse import connect, query, run_sql
+
+log = logging.getLogger(__name__)
+
+# JSON Lines never contain raw \x01/\x02 (JSON escapes control characters), so CSV mode with these as
+# delimiter and quote passes each line through untouched - no backslash or tab interpretation.
+COPY_RAW_LINES = "copy raw_lines (line) from stdin with (format csv, delimiter e'\\x01', quote e'\\x02')"
+
+
+def load_partition(part: dict[str, Any], run_id: str | None = None, conn_id: str = "dwh") -> dict[str, Any]:
+    """Stage every file of ``part`` (XCom metadata from the sensor); return the load's stats."""
+    batch, part_no = part["batch"], part["part"]
+    contents = read_verified_files(part)  # raises PartitionError naming the file, before any write
+    unknown = set(contents) - set(ENTITIES)
+    if unknown:
+        raise ValueError(f"part {batch}/{part_no} has files for unknown entities: {sorted(unknown)}")
+    with connect(conn_id) as conn:
+        query(conn, "select pg_advisory_xact_lock(hashtext(%(b)s), %(p)s)", {"b": batch, "p": part_no})
+        done = query(
+            conn,
+            "select manifest_sha256 from meta.partitions where batch_id = %(b)s and part_no = %(p)s",
+            {"b": batch, "p": part_no},
+        )
+        if done:
+            if done[0][0] != part["manifest_sha256"]:
+                raise ValueError(
+                    f"part {batch}/{part_no} was loaded before from a different manifest; "
+                    "a landed part must not change (land it as a new part or a new batch)"
+                )
+            log.info("part %s/%s is already loaded; nothing to do", batch, part_no)
+            return {"batch": batch, "part": part_no, "skipped": True, "entities": {}}
+        stats = {name: _stage_file(conn, ENTITIES[name], data, part) for name, data in contents.items()}
+        totals = {
+            k: sum(s[k] for s in stats.values()) for k in ("read", "staged", "unchanged", "quarantined")
+        }
+        query(
+            conn,
+            """insert into meta.partitions (batch_id, part_no, manifest_sha256, rows_read, rows_staged,
+                   rows_unchanged, rows_quarantined, loaded_by_run)
+               values (%(b)s, %(p)s, %(sha)s, %(read)s, %(staged)s, %(unchanged)s, %(quarantined)s, %(run)s)""",
+            {"b": batch, "p": part_no, "sha": part["manifest_sha256"], "run": run_id, **totals},
+        )
+    log.info("loaded part %s/%s: %s", batch, part_no, totals)
+    return {"batch": batch, "part": part_no, "skipped": False, "entities": stats, **totals}
+
+
+def _stage_file(conn, entity, data: bytes, part: dict[str, Any]) -> dict[str, int]:
+    import json
+
+    with conn.cursor() as cur:
+        cur.execute("create temp table raw_lines (line_no bigint generated always as identity, line text)")
+        with cur.copy(COPY_RAW_LINES) as copy:
+            copy.write(data)
+    source_file = f"{part['path']}/{entity.file_name}"
+    params = {
+        "entity": entity.name,
+        "batch_id": part["batch"],
+        "part_no": part["part"],
+        "source_file": source_file,
+        "required": json.dumps(entity.required),
+    }
+    run_sql(conn, "staging/load_entity_file.sql", params, entity=entity)
+    ((read, quarantined),) = query(
+        conn, "select count(*), count(*) filter (where reason is not null) from checked_lines"
+    )
+    ((staged,),) = query(
+        conn,
+        f"select count(*) from {entity.staging_table} where batch_id = %(b)s and part_no = %(p)s",
+        {"b": part["batch"], "p": part["part"]},
+    )
+    query(conn, "drop table raw_lines, parsed_lines, checked_lines")
+    stats = {
+        "read": read,
+        "staged": staged,
+        "unchanged": read - quarantined - staged,
+        "quarantined": quarantined,
+    }
+    if stats["unchanged"] < 0:
+        raise AssertionError(f"{source_file}: counts do not reconcile: {stats}")
+    return stats

@@ -1,0 +1,1 @@
+"""Core -> marts: rebuilt into ``mart_next``, checked, then published into ``mart``."""

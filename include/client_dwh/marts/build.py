@@ -1,0 +1,68 @@
+"""Build every mart into the ``mart_next`` schema, then publish it into ``mart`` in one transaction.
+
+Readers of ``mart`` never see a half-built or unchecked mart: if the build or the quality gate between
+the two steps fails, ``mart`` keeps the previous run's tables.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from client_dwh.warehouse import connect, query, run_sql
+
+log = logging.getLogger(__name__)
+
+NEXT_SCHEMA = "mart_next"
+
+# mart table -> SQL file that fills it (reads core, writes {{ target }}.<table>).
+MARTS: dict[str, str] = {
+    "overdue_by_month": "mart/overdue_by_month.sql",
+    "portfolio_at_risk": "mart/portfolio_at_risk.sql",
+    "overdue_notifications": "mart/overdue_notifications.sql",
+}
+
+
+def build_marts(as_of: str, conn_id: str = "dwh", marts: dict[str, str] | None = None) -> dict[str, Any]:
+    marts = marts or MARTS
+    with connect(conn_id) as conn:
+        query(conn, "select pg_advisory_xact_lock(hashtext('client_dwh.marts'))")
+        query(conn, f"drop schema if exists {NEXT_SCHEMA} cascade")
+        query(conn, f"create schema {NEXT_SCHEMA}")
+        rows = {}
+        for table, sql_file in marts.items():
+            query(conn, f"create table {NEXT_SCHEMA}.{table} (like mart.{table} including all)")
+            run_sql(conn, sql_file, {"as_of": as_of}, target=NEXT_SCHEMA)
+            ((rows[table],),) = query(conn, f"select count(*) from {NEXT_SCHEMA}.{table}")
+    log.info("built marts as of %s into %s: %s", as_of, NEXT_SCHEMA, rows)
+    return {"as_of": str(as_of), "rows": rows}
+
+
+def publish_marts(
+    run_id: str | None, last_part: dict | None, conn_id: str = "dwh", marts: dict[str, str] | None = None
+) -> dict[str, Any]:
+    marts = marts or MARTS
+    rows = {}
+    with connect(conn_id) as conn:
+        query(conn, "select pg_advisory_xact_lock(hashtext('client_dwh.marts'))")
+        for table in marts:
+            query(conn, f"truncate mart.{table}")
+            query(conn, f"insert into mart.{table} select * from {NEXT_SCHEMA}.{table}")
+            ((rows[table],),) = query(conn, f"select count(*) from mart.{table}")
+            query(
+                conn,
+                """insert into meta.mart_refresh (mart, refreshed_at, dag_run_id, last_batch_id, last_part_no, row_count)
+                   values (%(mart)s, now(), %(run)s, %(batch)s, %(part)s, %(rows)s)
+                   on conflict (mart) do update set refreshed_at = excluded.refreshed_at,
+                       dag_run_id = excluded.dag_run_id, last_batch_id = excluded.last_batch_id,
+                       last_part_no = excluded.last_part_no, row_count = excluded.row_count""",
+                {
+                    "mart": f"mart.{table}",
+                    "run": run_id,
+                    "batch": (last_part or {}).get("batch"),
+                    "part": (last_part or {}).get("part"),
+                    "rows": rows[table],
+                },
+            )
+    log.info("published marts: %s", rows)
+    return {"rows": rows}

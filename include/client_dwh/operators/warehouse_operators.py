@@ -1,0 +1,111 @@
+"""Operators for each step after the sensor: stage, build core, build/publish marts.
+
+Each takes the sensor's part metadata (an XComArg or a rendered template), calls one plain function per
+part and returns that function's stats, which land in XCom for the next task and for the logs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from airflow.sdk import BaseOperator
+
+log = logging.getLogger(__name__)
+
+
+class _PartitionsOperator(BaseOperator):
+    template_fields: Sequence[str] = ("parts",)
+    ui_color = "#e8f4fd"
+
+    def __init__(self, *, parts: Any, conn_id: str = "dwh", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.parts = parts
+        self.conn_id = conn_id
+
+    def _parts(self) -> list[dict]:
+        parts = self.parts or []
+        if isinstance(parts, dict):
+            parts = [parts]
+        return sorted(parts, key=lambda p: (p["batch"], p["part"]))
+
+
+class EnsureWarehouseSchemaOperator(BaseOperator):
+    """Create or complete the warehouse's schemas and tables (idempotent DDL from include/sql/ddl)."""
+
+    def __init__(self, *, conn_id: str = "dwh", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.conn_id = conn_id
+
+    def execute(self, context) -> None:
+        from client_dwh.warehouse import connect, create_schema
+
+        with connect(self.conn_id) as conn:
+            create_schema(conn)
+
+
+class LoadPartitionsOperator(_PartitionsOperator):
+    """Stage each part in its own transaction (verify manifest, COPY, quarantine bad lines)."""
+
+    def execute(self, context) -> list[dict]:
+        from client_dwh.load.staging import load_partition
+
+        run_id = context["run_id"]
+        stats = [load_partition(part, run_id=run_id, conn_id=self.conn_id) for part in self._parts()]
+        for s in stats:
+            log.info(
+                "staged %s/%s: %s", s["batch"], s["part"], {k: v for k, v in s.items() if k != "entities"}
+            )
+        return stats
+
+
+class BuildCoreOperator(_PartitionsOperator):
+    """Build core from each staged part in order, then flag overdue instalments as of ``as_of``."""
+
+    template_fields: Sequence[str] = ("parts", "as_of")
+
+    def __init__(self, *, as_of: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.as_of = as_of
+
+    def execute(self, context) -> dict:
+        from client_dwh.transform.core import build_core_for_part, flag_overdue_instalments
+
+        run_id = context["run_id"]
+        parts = [build_core_for_part(part, run_id=run_id, conn_id=self.conn_id) for part in self._parts()]
+        flags = flag_overdue_instalments(self.as_of, conn_id=self.conn_id)
+        return {"parts": parts, "overdue": flags}
+
+
+class BuildMartsOperator(BaseOperator):
+    """Rebuild every mart into the ``mart_next`` schema; nothing readers see changes yet."""
+
+    template_fields: Sequence[str] = ("as_of",)
+
+    def __init__(self, *, as_of: str, conn_id: str = "dwh", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.as_of = as_of
+        self.conn_id = conn_id
+
+    def execute(self, context) -> dict:
+        from client_dwh.marts.build import build_marts
+
+        return build_marts(self.as_of, conn_id=self.conn_id)
+
+
+class PublishMartsOperator(BaseOperator):
+    """Swap the checked ``mart_next`` tables into ``mart`` in one transaction."""
+
+    template_fields: Sequence[str] = ("parts",)
+
+    def __init__(self, *, parts: Any = None, conn_id: str = "dwh", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.parts = parts
+        self.conn_id = conn_id
+
+    def execute(self, context) -> dict:
+        from client_dwh.marts.build import publish_marts
+
+        last = sorted(self.parts or [], key=lambda p: (p["batch"], p["part"]))[-1:] or [None]
+        return publish_marts(run_id=context["run_id"], last_part=last[0], conn_id=self.conn_id)

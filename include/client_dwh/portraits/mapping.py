@@ -1,0 +1,188 @@
+"""Map clients to the nearest portrait prototype, or to ``unassigned`` when no portrait fits.
+
+Clustering first and naming clusters afterwards (the seed project's approach, see ``quality``) cannot say
+"this client is like nobody" and drifts when the client mix changes; comparing each client directly with
+the hand-written prototypes keeps the portraits stable and explainable.
+
+Model space: log-scale features are log-transformed (see ``PortraitCatalogue.to_model_space``), then a
+``StandardScaler`` fitted on the client population puts all features on comparable units; prototypes go
+through the same transform and scaler. The distance from a client ``z`` to portrait ``p`` is the weighted
+Euclidean distance ``sqrt(sum_f w_pf * (z_f - p_f) ** 2)`` with the portrait's own feature weights.
+
+``confidence`` is the relative margin between the nearest and the second-nearest portrait,
+``1 - d_nearest / d_second`` in [0, 1]: 1 for a client exactly on a prototype, 0 for a client equally far
+from two portraits. Unassigned clients get confidence 0 because no portrait was asserted.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+import numpy as np
+import pandas as pd
+from sklearn.preprocessing import StandardScaler
+
+from client_dwh.portraits.catalogue import UNASSIGNED, PortraitCatalogue
+
+# Bump when the transform, distance or confidence definition changes: stored assignments and stored scaler
+# parameters of another version must not be mixed with this one.
+MODEL_VERSION = "portrait-nearest-prototype-1.0"
+# Calibrated with the default generator noise on 200 000 clients (seed 7): 99.9 % of portrait-drawn clients
+# map to their true portrait within it and 99.8 % of outliers lie beyond it (``bench.calibrate_threshold``).
+DEFAULT_THRESHOLD = 1.6
+FITTED_ON_POPULATION = "population"
+FITTED_ON_CATALOGUE = "catalogue_prototypes"
+ASSIGNMENT_COLUMNS = (
+    "client_id",
+    "portrait_id",
+    "distance",
+    "confidence",
+    "nearest_portrait_id",
+    "second_portrait_id",
+    "model_version",
+    "catalogue_sha256",
+)
+
+
+class PortraitMapper:
+    """Nearest-prototype mapper; ``fit`` (or ``fit_to_catalogue`` / ``from_dict``) before ``assign``."""
+
+    def __init__(self, catalogue: PortraitCatalogue, threshold: float = DEFAULT_THRESHOLD) -> None:
+        if not threshold > 0:
+            raise ValueError("threshold must be > 0")
+        self.catalogue = catalogue
+        self.threshold = float(threshold)
+        self.scaler: StandardScaler | None = None
+        self.fitted_on: str | None = None
+
+    def fit(self, features_df: pd.DataFrame) -> Self:
+        """Fit the scaler on the client population (all rows, outliers included: they are part of it)."""
+        model_values = self.catalogue.to_model_space(self.feature_matrix(features_df))
+        if len(model_values) < 2:
+            raise ValueError("need at least 2 clients to fit the scaler; use fit_to_catalogue() instead")
+        self.scaler = StandardScaler().fit(model_values)
+        self.fitted_on = FITTED_ON_POPULATION
+        return self
+
+    def fit_to_catalogue(self) -> Self:
+        """Fit the scaler on the prototypes themselves, for populations too small to estimate spreads.
+
+        With a balanced client mix the population spread is close to the spread of the prototypes, so
+        ``DEFAULT_THRESHOLD`` keeps roughly the same meaning.
+        """
+        self.scaler = StandardScaler().fit(self.catalogue.to_model_space(self.catalogue.prototypes))
+        self.fitted_on = FITTED_ON_CATALOGUE
+        return self
+
+    def feature_matrix(self, features_df: pd.DataFrame) -> np.ndarray:
+        missing = [name for name in self.catalogue.features if name not in features_df.columns]
+        if missing:
+            raise ValueError(f"features frame lacks column(s) {missing}")
+        values = features_df[list(self.catalogue.features)].to_numpy(dtype=float)
+        if not np.isfinite(values).all():
+            bad_rows = int((~np.isfinite(values)).any(axis=1).sum())
+            raise ValueError(f"{bad_rows} client(s) have missing or non-finite feature values")
+        return values
+
+    def scaled(self, features_df: pd.DataFrame) -> np.ndarray:
+        """Clients in model space, shape (clients, features)."""
+        return self._require_scaler().transform(
+            self.catalogue.to_model_space(self.feature_matrix(features_df))
+        )
+
+    def scaled_prototypes(self) -> np.ndarray:
+        return self._require_scaler().transform(self.catalogue.to_model_space(self.catalogue.prototypes))
+
+    def distances_in_model_space(self, scaled_points: np.ndarray) -> np.ndarray:
+        """Weighted distances of model-space points to every prototype, shape (points, portraits)."""
+        prototypes = self.scaled_prototypes()
+        weights = self.catalogue.weights
+        squared = np.empty((len(scaled_points), len(prototypes)))
+        # One pass per portrait keeps memory at (clients x features), not (clients x portraits x features).
+        for portrait, (prototype, portrait_weights) in enumerate(zip(prototypes, weights, strict=True)):
+            squared[:, portrait] = ((scaled_points - prototype) ** 2) @ portrait_weights
+        return np.sqrt(squared)
+
+    def assign(self, features_df: pd.DataFrame) -> pd.DataFrame:
+        """One row per client with the columns in ``ASSIGNMENT_COLUMNS`` (see module docstring)."""
+        if "client_id" not in features_df.columns:
+            raise ValueError("features frame lacks column 'client_id'")
+        distances = self.distances_in_model_space(self.scaled(features_df))
+        rows = np.arange(len(distances))
+        two_nearest = np.argpartition(distances, 1, axis=1)[:, :2]
+        swap = distances[rows, two_nearest[:, 0]] > distances[rows, two_nearest[:, 1]]
+        nearest = np.where(swap, two_nearest[:, 1], two_nearest[:, 0])
+        second = np.where(swap, two_nearest[:, 0], two_nearest[:, 1])
+        nearest_distance = distances[rows, nearest]
+        second_distance = distances[rows, second]
+
+        with np.errstate(divide="ignore", invalid="ignore"):
+            margin = np.where(second_distance > 0, 1.0 - nearest_distance / second_distance, 0.0)
+        is_assigned = nearest_distance <= self.threshold
+        ids = np.asarray(self.catalogue.ids, dtype=object)
+        portrait_id = np.where(is_assigned, ids[nearest], UNASSIGNED)
+        return pd.DataFrame(
+            {
+                "client_id": features_df["client_id"].to_numpy(),
+                "portrait_id": portrait_id,
+                "distance": nearest_distance,
+                "confidence": np.clip(np.where(is_assigned, margin, 0.0), 0.0, 1.0),
+                "nearest_portrait_id": ids[nearest],
+                "second_portrait_id": ids[second],
+                "model_version": MODEL_VERSION,
+                "catalogue_sha256": self.catalogue.sha256,
+            }
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable fitted parameters (no pickles: safe to store in XCom or a table)."""
+        scaler = self._require_scaler()
+        return {
+            "model_version": MODEL_VERSION,
+            "catalogue_sha256": self.catalogue.sha256,
+            "features": list(self.catalogue.features),
+            "log_features": [spec.name for spec in self.catalogue.feature_specs if spec.scale == "log"],
+            "threshold": self.threshold,
+            "fitted_on": self.fitted_on,
+            "scaler": {
+                "type": "StandardScaler",
+                "mean": scaler.mean_.tolist(),
+                "scale": scaler.scale_.tolist(),
+                "var": scaler.var_.tolist(),
+                "n_samples_seen": int(scaler.n_samples_seen_),
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, params: dict[str, Any], catalogue: PortraitCatalogue) -> PortraitMapper:
+        """Rebuild a fitted mapper. Raises ValueError if the parameters belong to another model version or
+        feature set. A changed prototype or weight (different ``catalogue_sha256``) is allowed: the scaler
+        describes the population, not the portraits."""
+        if params.get("model_version") != MODEL_VERSION:
+            raise ValueError(
+                f"stored mapper is version {params.get('model_version')!r}, this code is {MODEL_VERSION!r}"
+            )
+        log_features = [spec.name for spec in catalogue.feature_specs if spec.scale == "log"]
+        if (
+            list(params["features"]) != list(catalogue.features)
+            or list(params["log_features"]) != log_features
+        ):
+            raise ValueError("stored mapper was fitted on a different feature set; refit it")
+        scaler_params = params["scaler"]
+        if scaler_params.get("type") != "StandardScaler":
+            raise ValueError(f"unsupported scaler type {scaler_params.get('type')!r}")
+        scaler = StandardScaler()
+        scaler.mean_ = np.asarray(scaler_params["mean"], dtype=float)
+        scaler.scale_ = np.asarray(scaler_params["scale"], dtype=float)
+        scaler.var_ = np.asarray(scaler_params["var"], dtype=float)
+        scaler.n_samples_seen_ = int(scaler_params["n_samples_seen"])
+        scaler.n_features_in_ = len(catalogue.features)
+        mapper = cls(catalogue, threshold=params["threshold"])
+        mapper.scaler = scaler
+        mapper.fitted_on = params.get("fitted_on")
+        return mapper
+
+    def _require_scaler(self) -> StandardScaler:
+        if self.scaler is None:
+            raise RuntimeError("mapper is not fitted: call fit(), fit_to_catalogue() or from_dict() first")
+        return self.scaler

@@ -1,0 +1,181 @@
+"""Map a user-supplied CSV of anonymised clients to portraits, reporting every rejected row.
+
+Analysts export such files from spreadsheets, so the reader tolerates the usual variations (``;`` or
+``,`` or tab separators, header case and spaces, a BOM, decimal commas such as ``1,5``, spaces as thousands
+separators). Bad rows are never dropped silently: they appear in the output with an empty ``portrait_id``
+and an ``error`` explaining why, so ``rows_read == rows_mapped + rows_rejected`` always holds.
+
+Scaling: with at least ``MIN_ROWS_FOR_POPULATION_SCALER`` valid rows the scaler is fitted on the uploaded
+population, like the warehouse mapping; a smaller file cannot estimate feature spreads, so the scaler is
+fitted on the catalogue prototypes instead (``PortraitMapper.fit_to_catalogue``). A caller may also pass an
+already fitted mapper (e.g. restored with ``PortraitMapper.from_dict`` from the warehouse run) to map the
+file exactly as the warehouse would.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from client_dwh.portraits.catalogue import UNASSIGNED, PortraitCatalogue
+from client_dwh.portraits.mapping import DEFAULT_THRESHOLD, PortraitMapper
+
+MIN_ROWS_FOR_POPULATION_SCALER = 50
+ID_COLUMN_CANDIDATES = ("client_id", "id")
+UNASSIGNED_NAME = "Не определён"
+CANDIDATE_SEPARATORS = (";", "\t", ",")
+OUTPUT_COLUMNS_AFTER_FEATURES = ("portrait_id", "portrait_name", "distance", "confidence", "error")
+
+
+class UploadError(ValueError):
+    """The file as a whole cannot be mapped (unreadable, or an id/feature column is missing)."""
+
+
+def _detect_separator(input_path: Path) -> str:
+    with input_path.open(encoding="utf-8-sig", newline="") as handle:
+        header = handle.readline()
+    # The header holds only names, so the separator that occurs in it is unambiguous, unlike data rows
+    # where a decimal comma would look like a separator.
+    for separator in CANDIDATE_SEPARATORS:
+        if separator in header:
+            return separator
+    return ","
+
+
+def _normalise_header(name: str) -> str:
+    return "_".join(str(name).strip().lower().replace("-", " ").split())
+
+
+def read_client_csv(input_path: str | Path) -> tuple[pd.DataFrame, str]:
+    """All cells as stripped strings (empty for blanks) with normalised headers, and the separator used."""
+    path = Path(input_path)
+    separator = _detect_separator(path)
+    try:
+        frame = pd.read_csv(
+            path,
+            sep=separator,
+            dtype=str,
+            keep_default_na=False,
+            encoding="utf-8-sig",
+            quoting=csv.QUOTE_MINIMAL,
+            skip_blank_lines=True,
+        )
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
+        raise UploadError(f"{path.name}: cannot read as CSV: {error}") from error
+    frame.columns = [_normalise_header(column) for column in frame.columns]
+    duplicated = sorted({column for column in frame.columns if list(frame.columns).count(column) > 1})
+    if duplicated:
+        raise UploadError(f"{path.name}: duplicate column(s) after normalising headers: {duplicated}")
+    return frame.fillna("").apply(lambda column: column.str.strip()), separator
+
+
+def _append_reason(reasons: pd.Series, failed: pd.Series, message: pd.Series | str) -> pd.Series:
+    addition = pd.Series(message, index=reasons.index) if isinstance(message, str) else message
+    separator = np.where(reasons == "", "", "; ")
+    return reasons.where(~failed, reasons + separator + addition)
+
+
+def _parse_number(raw: pd.Series) -> pd.Series:
+    cleaned = raw.str.replace("\u00a0", "", regex=False).str.replace(" ", "", regex=False)
+    return pd.to_numeric(cleaned.str.replace(",", ".", regex=False), errors="coerce")
+
+
+def map_csv(
+    input_path: str | Path,
+    output_path: str | Path,
+    catalogue: PortraitCatalogue,
+    threshold: float = DEFAULT_THRESHOLD,
+    *,
+    fitted_mapper: PortraitMapper | None = None,
+) -> dict[str, Any]:
+    """Write ``output_path`` (same separator as the input) and return counts.
+
+    Output columns: ``source_row`` (1-based data row), ``client_id``, the features as given, then
+    ``portrait_id`` (a portrait id, ``unassigned``, or empty for rejected rows), ``portrait_name``,
+    ``distance``, ``confidence`` and ``error`` (empty for mapped rows).
+    """
+    frame, separator = read_client_csv(input_path)
+    id_column = next((name for name in ID_COLUMN_CANDIDATES if name in frame.columns), None)
+    if id_column is None:
+        raise UploadError(
+            f"{Path(input_path).name}: no client id column (expected one of {ID_COLUMN_CANDIDATES})"
+        )
+    missing_features = [name for name in catalogue.features if name not in frame.columns]
+    if missing_features:
+        raise UploadError(f"{Path(input_path).name}: missing feature column(s) {missing_features}")
+
+    client_id = frame[id_column]
+    reasons = pd.Series("", index=frame.index, dtype=object)
+    rejections_by_check: dict[str, int] = {}
+
+    def check(name: str, failed: pd.Series, message: pd.Series | str) -> None:
+        nonlocal reasons
+        rejections_by_check[name] = int(failed.sum())
+        reasons = _append_reason(reasons, failed, message)
+
+    check("missing client_id", client_id == "", "missing client_id")
+    check(
+        "duplicate client_id",
+        (client_id != "") & client_id.duplicated(keep=False),
+        "duplicate client_id (every row sharing it is rejected)",
+    )
+    values = {}
+    for spec in catalogue.feature_specs:
+        raw = frame[spec.name]
+        number = _parse_number(raw)
+        is_missing = raw == ""
+        is_not_number = ~is_missing & ~np.isfinite(number.to_numpy(dtype=float, na_value=np.nan))
+        is_out_of_range = ~is_missing & ~is_not_number & ((number < spec.min) | (number > spec.max))
+        check(f"{spec.name} missing", is_missing, f"{spec.name} is missing")
+        check(f"{spec.name} not a number", is_not_number, f"{spec.name} is not a number: '" + raw + "'")
+        check(
+            f"{spec.name} out of range",
+            is_out_of_range,
+            f"{spec.name} is outside [{spec.min:g}, {spec.max:g}]: " + raw,
+        )
+        values[spec.name] = number
+    is_valid = (reasons == "").to_numpy()
+    valid_features = pd.DataFrame({"client_id": client_id, **values})[is_valid]
+
+    fitted_on = None
+    output = frame[[id_column, *catalogue.features]].rename(columns={id_column: "client_id"})
+    output.insert(0, "source_row", np.arange(1, len(frame) + 1))
+    output["portrait_id"] = ""
+    output["portrait_name"] = ""
+    output["distance"] = np.nan
+    output["confidence"] = np.nan
+    output["error"] = reasons.to_numpy()
+    if len(valid_features):
+        if fitted_mapper is not None:
+            mapper = fitted_mapper
+        elif len(valid_features) >= MIN_ROWS_FOR_POPULATION_SCALER:
+            mapper = PortraitMapper(catalogue, threshold=threshold).fit(valid_features)
+        else:
+            mapper = PortraitMapper(catalogue, threshold=threshold).fit_to_catalogue()
+        fitted_on = mapper.fitted_on
+        assignments = mapper.assign(valid_features)
+        names = {**catalogue.names, UNASSIGNED: UNASSIGNED_NAME}
+        output.loc[is_valid, "portrait_id"] = assignments["portrait_id"].to_numpy()
+        output.loc[is_valid, "portrait_name"] = assignments["portrait_id"].map(names).to_numpy()
+        output.loc[is_valid, "distance"] = assignments["distance"].round(4).to_numpy()
+        output.loc[is_valid, "confidence"] = assignments["confidence"].round(4).to_numpy()
+    output.to_csv(output_path, sep=separator, index=False, encoding="utf-8")
+
+    mapped_ids = output.loc[is_valid, "portrait_id"]
+    return {
+        "rows_read": len(frame),
+        "rows_mapped": int(is_valid.sum()),
+        "rows_rejected": int((~is_valid).sum()),
+        "rows_unassigned": int((mapped_ids == UNASSIGNED).sum()),
+        "portrait_counts": {
+            portrait_id: int((mapped_ids == portrait_id).sum())
+            for portrait_id in (*catalogue.ids, UNASSIGNED)
+        },
+        "rejections_by_check": {name: count for name, count in rejections_by_check.items() if count},
+        "scaler_fitted_on": fitted_on,
+        "threshold": fitted_mapper.threshold if fitted_mapper is not None else threshold,
+    }

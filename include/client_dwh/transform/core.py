@@ -1,0 +1,85 @@
+"""Build core from one staged part, in one transaction, and flag overdue instalments as of a date.
+
+Core is built incrementally from the rows a part brought into staging (not rebuilt from scratch), in
+dependency order: clients, then loans (which need their client), then payments (which need their loan).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from client_dwh.warehouse import connect, query, run_sql
+
+log = logging.getLogger(__name__)
+
+# entity -> (SQL file, core table the valid rows go to); order matters.
+CORE_STEPS = (
+    ("clients", "core/clients.sql"),
+    ("loans", "core/loans.sql"),
+    ("payments", "core/instalments.sql"),
+)
+
+
+def build_core_for_part(
+    part: dict[str, Any], run_id: str | None = None, conn_id: str = "dwh"
+) -> dict[str, Any]:
+    batch, part_no = part["batch"], part["part"]
+    params = {"batch_id": batch, "part_no": part_no}
+    with connect(conn_id) as conn:
+        query(conn, "select pg_advisory_xact_lock(hashtext('client_dwh.core'))")
+        state = query(
+            conn,
+            "select core_built_at from meta.partitions where batch_id = %(batch_id)s and part_no = %(part_no)s",
+            params,
+        )
+        if not state:
+            raise RuntimeError(f"part {batch}/{part_no} is not staged yet; load it before building core")
+        if state[0][0] is not None:
+            log.info("core already built from part %s/%s; nothing to do", batch, part_no)
+            return {"batch": batch, "part": part_no, "skipped": True}
+        stats = {}
+        for entity, sql_file in CORE_STEPS:
+            run_sql(conn, sql_file, params)
+            ((staged,),) = query(
+                conn,
+                f"select count(*) from staging.{entity} where batch_id = %(batch_id)s and part_no = %(part_no)s",
+                params,
+            )
+            ((rejected,),) = query(
+                conn,
+                """select count(*) from meta.quarantine where layer = 'core' and entity = %(entity)s
+                   and batch_id = %(batch_id)s and part_no = %(part_no)s""",
+                {**params, "entity": entity},
+            )
+            stats[entity] = {"staged": staged, "quarantined": rejected, "applied": staged - rejected}
+        query(
+            conn,
+            """update meta.partitions set core_built_at = now(), core_built_by_run = %(run)s
+               where batch_id = %(batch_id)s and part_no = %(part_no)s""",
+            {**params, "run": run_id},
+        )
+    log.info("core built from part %s/%s: %s", batch, part_no, stats)
+    return {"batch": batch, "part": part_no, "skipped": False, "entities": stats}
+
+
+def flag_overdue_instalments(as_of: str, conn_id: str = "dwh") -> dict[str, Any]:
+    """Recompute overdue flags, days past due and loan states as of ``as_of`` (idempotent)."""
+    with connect(conn_id) as conn:
+        query(conn, "select pg_advisory_xact_lock(hashtext('client_dwh.core'))")
+        run_sql(conn, "core/flag_overdue_instalments.sql", {"as_of": as_of})
+        rows = query(
+            conn,
+            """select count(*) filter (where is_overdue), count(*) filter (where days_past_due > 0
+                      and dpd_bucket <> 'current'), count(*) from core.instalments""",
+        )
+        statuses = dict(query(conn, "select status, count(*) from core.loans group by status"))
+    overdue, with_dpd, total = rows[0]
+    result = {
+        "as_of": str(as_of),
+        "instalments": total,
+        "overdue_instalments": overdue,
+        "loan_status": statuses,
+    }
+    log.info("overdue flags as of %s: %s", as_of, result)
+    return result

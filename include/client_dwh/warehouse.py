@@ -1,0 +1,79 @@
+"""Talking to the warehouse: the ``dwh`` connection, SQL files from ``include/sql`` and idempotent DDL.
+
+SQL files are Jinja templates for *structure only* (table names from the entity registry); every value
+goes in as a bind parameter.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from client_dwh import config
+from client_dwh.entities import ENTITIES
+
+if TYPE_CHECKING:
+    import psycopg
+
+log = logging.getLogger(__name__)
+
+
+@functools.cache
+def _jinja():
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(config.SQL_DIR)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+def render(template: str, **structure: Any) -> str:
+    return _jinja().get_template(template).render(**structure)
+
+
+def sql_files(folder: str) -> list[str]:
+    return sorted(f"{folder}/{p.name}" for p in (config.SQL_DIR / folder).glob("*.sql"))
+
+
+@contextmanager
+def connect(conn_id: str = config.DWH_CONN_ID):
+    """A psycopg 3 connection from the Airflow connection; commits on success, rolls back on error."""
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+    conn = PostgresHook(postgres_conn_id=conn_id).get_conn()
+    try:
+        yield conn
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    finally:
+        conn.close()
+
+
+def run_sql(conn: psycopg.Connection, template: str, params: dict | None = None, **structure: Any):
+    """Run a (multi-statement) SQL file; values are bound client-side by psycopg, never formatted in."""
+    import psycopg
+
+    cursor = psycopg.ClientCursor(conn)
+    cursor.execute(render(template, **structure), params or None)
+    return cursor
+
+
+def query(conn: psycopg.Connection, sql: str, params: dict | None = None) -> list[tuple]:
+    with conn.cursor() as cur:
+        cur.execute(sql, params or None)
+        return cur.fetchall() if cur.description else []
+
+
+def create_schema(conn: psycopg.Connection) -> None:
+    """Create (or complete) every schema, table and view. Safe to run on every start."""
+    # Serialise concurrent DDL runs (several tasks may start at once on a fresh warehouse).
+    query(conn, "select pg_advisory_xact_lock(hashtext('client_dwh.ddl'))")
+    for name in sql_files("ddl"):
+        run_sql(conn, name, entities=list(ENTITIES.values()))
+    log.info("warehouse schema is up to date (%d DDL files)", len(sql_files("ddl")))

@@ -1,0 +1,42 @@
+-- Apply one part's staged loans to core.loans (latest version wins). Invalid records go to quarantine.
+create temp table part_loans on commit drop as
+select distinct on (natural_key)
+    s.natural_key, s.record, s.source_file, s.line_no,
+    case
+        when meta.try_numeric(s.record ->> 'amount') is null or (s.record ->> 'amount')::numeric <= 0
+            then 'non-positive amount ' || (s.record ->> 'amount')
+        when meta.try_numeric(s.record ->> 'term_months') is null or (s.record ->> 'term_months')::numeric <= 0
+            then 'non-positive term_months'
+        when meta.try_date(s.record ->> 'issue_date') is null
+            then 'impossible issue_date ' || coalesce(s.record ->> 'issue_date', 'null')
+        when not exists (select 1 from core.clients c
+                         where c.client_id = meta.try_numeric(s.record ->> 'client_id') and c.is_current)
+            then 'loan for unknown client ' || (s.record ->> 'client_id')
+    end as reason
+from staging.loans as s
+where s.batch_id = %(batch_id)s and s.part_no = %(part_no)s
+order by natural_key, line_no desc;
+
+insert into meta.quarantine (layer, entity, batch_id, part_no, source_file, line_no, reason, raw)
+select 'core', 'loans', %(batch_id)s, %(part_no)s, source_file, line_no, reason, record::text
+from part_loans where reason is not null
+on conflict do nothing;
+
+insert into core.loans (loan_id, client_id, amount, term_months, annual_rate, monthly_instalment, issue_date,
+                        amount_band, batch_id, part_no)
+select r ->> 'loan_id', (r ->> 'client_id')::bigint, (r ->> 'amount')::numeric, (r ->> 'term_months')::int,
+       (r ->> 'annual_rate')::numeric, (r ->> 'monthly_instalment')::numeric, (r ->> 'issue_date')::date,
+       case
+           when (r ->> 'amount')::numeric < 50000 then 'до 50 000'
+           when (r ->> 'amount')::numeric < 100000 then '50 000 – 100 000'
+           when (r ->> 'amount')::numeric < 500000 then '100 000 – 500 000'
+           else '500 000 и выше'
+       end,
+       %(batch_id)s, %(part_no)s
+from part_loans as p cross join lateral (select p.record as r) as x
+where p.reason is null
+on conflict (loan_id) do update set
+    client_id = excluded.client_id, amount = excluded.amount, term_months = excluded.term_months,
+    annual_rate = excluded.annual_rate, monthly_instalment = excluded.monthly_instalment,
+    issue_date = excluded.issue_date, amount_band = excluded.amount_band,
+    batch_id = excluded.batch_id, part_no = excluded.part_no, updated_at = now();

@@ -1,0 +1,70 @@
+-- Schemas of the warehouse's layers and the bookkeeping the pipeline needs. Idempotent.
+create schema if not exists staging;
+create schema if not exists core;
+create schema if not exists mart;
+create schema if not exists meta;
+
+-- One row per landed part that has been loaded; re-loading a registered part is a no-op.
+create table if not exists meta.partitions (
+    batch_id          text        not null,
+    part_no           integer     not null,
+    manifest_sha256   text        not null,
+    rows_read         bigint      not null,
+    rows_staged       bigint      not null,
+    rows_unchanged    bigint      not null,
+    rows_quarantined  bigint      not null,
+    loaded_at         timestamptz not null default now(),
+    loaded_by_run     text,
+    core_built_at     timestamptz,
+    core_built_by_run text,
+    primary key (batch_id, part_no)
+);
+comment on table meta.partitions is 'Parts loaded into staging (and later built into core): the idempotency registry.';
+
+-- Every record that did not make it into a layer, with the reason: nothing is dropped silently.
+create table if not exists meta.quarantine (
+    quarantine_id  bigint generated always as identity primary key,
+    layer          text        not null,  -- staging | core
+    entity         text        not null,
+    batch_id       text        not null,
+    part_no        integer     not null,
+    source_file    text        not null,
+    line_no        bigint      not null,
+    reason         text        not null,
+    raw            text,
+    quarantined_at timestamptz not null default now(),
+    unique (layer, entity, batch_id, part_no, line_no)
+);
+comment on table meta.quarantine is 'Rejected input records with file, line and reason.';
+
+-- When each mart was last published, and from which run and part.
+create table if not exists meta.mart_refresh (
+    mart          text primary key,
+    refreshed_at  timestamptz not null,
+    dag_run_id    text,
+    last_batch_id text,
+    last_part_no  integer,
+    row_count     bigint
+);
+
+-- Casts that return null instead of failing (meta.try_jsonb, meta.try_date, meta.try_numeric), on
+-- PostgreSQL 15 (no pg_input_is_valid: an exception block) and, faster, on 16 and later.
+do $$
+declare
+    target text;
+begin
+    foreach target in array array['jsonb', 'date', 'numeric'] loop
+        if current_setting('server_version_num')::int >= 160000 then
+            execute format(
+                'create or replace function meta.try_%1$s(value text) returns %1$s language sql immutable '
+                'parallel safe as %2$L', target,
+                format('select case when pg_input_is_valid(value, %L) then value::%s end', target, target));
+        else
+            execute format(
+                'create or replace function meta.try_%1$s(value text) returns %1$s language plpgsql immutable '
+                'parallel safe as %2$L', target,
+                format('begin return value::%s; exception when others then return null; end', target));
+        end if;
+    end loop;
+end
+$$;
