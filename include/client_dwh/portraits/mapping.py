@@ -28,7 +28,7 @@ from client_dwh.portraits.catalogue import UNASSIGNED, PortraitCatalogue
 # parameters of another version must not be mixed with this one.
 MODEL_VERSION = "portrait-nearest-prototype-1.0"
 # Calibrated with the default generator noise on 200 000 clients (seed 7): 99.9 % of portrait-drawn clients
-# map to their true portrait within it and 99.8 % of outliers lie beyond it (``bench.calibrate_threshold``).
+# map to their true portrait within it and 99.9 % of outliers lie beyond it (``bench.calibrate_threshold``).
 DEFAULT_THRESHOLD = 1.6
 FITTED_ON_POPULATION = "population"
 FITTED_ON_CATALOGUE = "catalogue_prototypes"

@@ -1,0 +1,58 @@
+-- Client segments by distinct bank products used, and RFM segments of online-retail customers.
+create table if not exists mart.client_segments (
+    client_id               bigint  primary key,
+    client_name             text    not null,
+    client_revenue          numeric(14, 2),
+    usage_count             integer not null,
+    client_segment          text    not null,
+    last_product_usage_date date,
+    products                text[]  not null,
+    suggested_product       text,
+    suggestion_reason       text
+);
+comment on table mart.client_segments is 'Bank clients by number of distinct products used: 1 продукт (churn risk), 2 продукта (cross-sell), 3+ продуктов (loyal).';
+comment on column mart.client_segments.client_revenue is 'Client income per month (RUB), as in the seed project.';
+comment on column mart.client_segments.usage_count is 'Distinct products the client used (not usage events).';
+comment on column mart.client_segments.suggested_product is 'Most popular product in the client''s segment that the client does not hold yet.';
+
+create table if not exists mart.segment_top_products (
+    client_segment  text    not null,
+    product_rank    integer not null,
+    product_id      text    not null,
+    product_name    text    not null,
+    clients         integer not null,
+    share_pct       numeric(5, 2) not null,
+    primary key (client_segment, product_rank)
+);
+comment on table mart.segment_top_products is 'Products ranked by how many clients of each segment hold them.';
+
+create table if not exists mart.rfm (
+    source          text    not null,
+    customer_id     text    not null,
+    country         text,
+    as_of_date      date    not null,
+    last_purchase   date    not null,
+    recency_days    integer not null,
+    frequency       integer not null,
+    monetary        numeric(16, 2) not null,
+    r_score         smallint not null,
+    f_score         smallint not null,
+    m_score         smallint not null,
+    rfm_code        text    not null,
+    segment         text    not null,
+    primary key (source, customer_id)
+);
+comment on table mart.rfm is 'Recency, frequency (distinct invoices, cancellations excluded) and monetary value per customer, quintile scores and the R/F segment.';
+
+create table if not exists mart.rfm_segments (
+    source          text    not null,
+    segment         text    not null,
+    customers       integer not null,
+    share_pct       numeric(5, 2) not null,
+    avg_recency     numeric(10, 1) not null,
+    avg_frequency   numeric(10, 2) not null,
+    avg_monetary    numeric(16, 2) not null,
+    total_monetary  numeric(18, 2) not null,
+    primary key (source, segment)
+);
+comment on table mart.rfm_segments is 'One row per RFM segment: size and average R, F, M.';
