@@ -54,11 +54,13 @@ declare
     target text;
 begin
     foreach target in array array['jsonb', 'date', 'numeric'] loop
+        -- plpgsql, not SQL: the planner would constant-fold a SQL function's cast before its check.
         if current_setting('server_version_num')::int >= 160000 then
             execute format(
-                'create or replace function meta.try_%1$s(value text) returns %1$s language sql immutable '
+                'create or replace function meta.try_%1$s(value text) returns %1$s language plpgsql immutable '
                 'parallel safe as %2$L', target,
-                format('select case when pg_input_is_valid(value, %L) then value::%s end', target, target));
+                format('begin if pg_input_is_valid(value, %L) then return value::%s; end if; return null; end',
+                       target, target));
         else
             execute format(
                 'create or replace function meta.try_%1$s(value text) returns %1$s language plpgsql immutable '

@@ -1,0 +1,261 @@
+"""Core and loan marts: a golden test on 10 hand-written instalments, incremental correctness, re-runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pandas as pd
+import pytest
+
+from client_dwh.generate.land import generate_and_land
+from client_dwh.landing import landing_root, list_landed_parts, write_partition
+from client_dwh.load.staging import load_partition
+from client_dwh.marts.build import build_marts, publish_marts
+from client_dwh.transform.core import build_core_for_part, flag_overdue_instalments
+
+AS_OF = "2026-03-15"
+
+
+def run_pipeline_steps(landing: str, as_of: str, batch: str | None = None, one_part_at_a_time=False) -> None:
+    """The dwh_pipeline's steps as plain function calls (the DAG itself is tested end to end elsewhere)."""
+    parts = [p.to_xcom() for p in list_landed_parts(landing_root(landing), batch)]
+    groups = [[p] for p in parts] if one_part_at_a_time else [parts]
+    for group in groups:
+        for part in group:
+            load_partition(part)
+        for part in group:
+            build_core_for_part(part)
+        flag_overdue_instalments(as_of)
+        build_marts(as_of)
+        publish_marts(run_id="test", last_part=group[-1])
+
+
+def _land_golden(landing: str) -> None:
+    clients = pd.DataFrame(
+        {
+            "client_id": [1, 2, 3],
+            "full_name": ["Иванов Иван Иванович", "Петрова Анна Сергеевна", "Сидоров Пётр Ильич"],
+            "gender": ["M", "F", "M"],
+            "birth_date": ["1980-01-01", "1990-05-05", "1975-07-07"],
+            "income": [60000, 90000, 300000],
+            "phone": ["+79990000001", "+79990000002", "+79990000003"],
+        }
+    )
+    loans = pd.DataFrame(
+        {
+            "loan_id": ["L1", "L2", "L3"],
+            "client_id": [1, 2, 3],
+            "amount": [40000, 75000, 600000],
+            "term_months": [3, 3, 4],
+            "issue_date": ["2025-12-01", "2025-12-15", "2025-10-10"],
+        }
+    )
+    rows = [
+        # loan, no, due,         amount, paid date,    paid
+        ("L1", 1, "2026-01-01", 14000, "2026-01-01", 14000),  # on time
+        ("L1", 2, "2026-02-01", 14000, "2026-02-10", 14000),  # paid 9 days late
+        ("L1", 3, "2026-03-01", 14000, "2026-03-01", 10000),  # paid short: 4,000 still owed
+        ("L2", 1, "2026-01-15", 26000, "2026-01-14", 26000),  # a day early
+        ("L2", 2, "2026-02-15", 26000, None, None),  # unpaid, 28 days past due
+        ("L2", 3, "2026-03-15", 26000, None, None),  # due today: not overdue yet
+        ("L3", 1, "2025-11-10", 160000, "2025-11-10", 160000),  # on time
+        ("L3", 2, "2025-12-10", 160000, None, None),  # unpaid, 95 days
+        ("L3", 3, "2026-01-10", 160000, None, None),  # unpaid, 64 days
+        ("L3", 4, "2026-02-10", 160000, "2026-04-01", 160000),  # paid after as-of: still unpaid, 33 days
+    ]
+    payments = pd.DataFrame(
+        rows, columns=["loan_id", "instalment_no", "due_date", "amount_due", "paid_date", "amount_paid"]
+    )
+    write_partition(
+        landing_root(landing), "golden", 1, {"clients": clients, "loans": loans, "payments": payments}
+    )
+
+
+def test_golden_ten_instalments(warehouse, landing):
+    _land_golden(landing)
+    run_pipeline_steps(landing, AS_OF)
+
+    flags = warehouse.execute(
+        "select loan_id, instalment_no, is_overdue, overdue_reason, days_past_due, dpd_bucket "
+        "from core.instalments order by 1, 2"
+    ).fetchall()
+    assert flags == [
+        ("L1", 1, False, None, 0, "current"),
+        ("L1", 2, True, "paid late", 9, "1-30"),
+        ("L1", 3, True, "paid short", 14, "1-30"),
+        ("L2", 1, False, None, 0, "current"),
+        ("L2", 2, True, "unpaid past due", 28, "1-30"),
+        ("L2", 3, False, None, 0, "current"),
+        ("L3", 1, False, None, 0, "current"),
+        ("L3", 2, True, "unpaid past due", 95, "90+"),
+        ("L3", 3, True, "unpaid past due", 64, "61-90"),
+        ("L3", 4, True, "unpaid past due", 33, "31-60"),
+    ]
+    loans = warehouse.execute(
+        "select loan_id, amount_band, max_dpd, overdue_amount, outstanding_amount, status from core.loans order by 1"
+    ).fetchall()
+    assert loans == [
+        ("L1", "до 50 000", 14, Decimal("4000.00"), Decimal("4000.00"), "overdue"),
+        ("L2", "50 000 – 100 000", 28, Decimal("26000.00"), Decimal("52000.00"), "overdue"),
+        ("L3", "500 000 и выше", 95, Decimal("480000.00"), Decimal("480000.00"), "default"),
+    ]
+
+    by_month = warehouse.execute(
+        "select month::text, amount_band, contracts_due, contracts_overdue, overdue_share_pct, amount_issued, "
+        "amount_overdue from mart.overdue_by_month order by 1, 2"
+    ).fetchall()
+    big, mid, small = "500 000 и выше", "50 000 – 100 000", "до 50 000"
+    assert sorted((m, b, d, o, float(s), float(i), float(a)) for m, b, d, o, s, i, a in by_month) == [
+        ("2025-11-01", big, 1, 0, 0.0, 600000.0, 0.0),
+        ("2025-12-01", big, 1, 1, 100.0, 600000.0, 160000.0),
+        ("2026-01-01", mid, 1, 0, 0.0, 75000.0, 0.0),
+        ("2026-01-01", big, 1, 1, 100.0, 600000.0, 160000.0),
+        ("2026-01-01", small, 1, 0, 0.0, 40000.0, 0.0),
+        ("2026-02-01", mid, 1, 1, 100.0, 75000.0, 26000.0),
+        ("2026-02-01", big, 1, 1, 100.0, 600000.0, 160000.0),
+        ("2026-02-01", small, 1, 1, 100.0, 40000.0, 14000.0),
+        ("2026-03-01", mid, 1, 0, 0.0, 75000.0, 0.0),
+        ("2026-03-01", small, 1, 1, 100.0, 40000.0, 14000.0),
+    ]
+
+    notifications = warehouse.execute(
+        "select loan_id, client_name, days_past_due, dpd_bucket, amount_overdue, priority, channel "
+        "from mart.overdue_notifications order by priority, loan_id"
+    ).fetchall()
+    assert notifications == [
+        ("L3", "Сидоров Пётр Ильич", 95, "90+", Decimal("480000.00"), 1, "письмо и передача во взыскание"),
+        ("L1", "Иванов Иван Иванович", 14, "1-30", Decimal("4000.00"), 3, "SMS и звонок робота"),
+        ("L2", "Петрова Анна Сергеевна", 28, "1-30", Decimal("26000.00"), 3, "SMS и звонок робота"),
+    ]
+
+    par = warehouse.execute(
+        "select outstanding_amount, par30_amount, par90_amount, par30_pct, par90_pct "
+        "from mart.portfolio_at_risk where month = '2026-03-01'"
+    ).fetchone()
+    assert par == (
+        Decimal("536000.00"),
+        Decimal("480000.00"),
+        Decimal("480000.00"),
+        Decimal("89.55"),
+        Decimal("89.55"),
+    )
+
+    refreshed = warehouse.execute(
+        "select mart, last_batch_id, last_part_no from meta.mart_refresh order by 1"
+    ).fetchall()
+    assert ("mart.overdue_by_month", "golden", 1) in refreshed
+
+
+def test_invalid_core_records_are_quarantined_and_counts_reconcile(warehouse, landing):
+    clients = pd.DataFrame({"client_id": [1, 2], "full_name": ["А Б В", "Г Д Е"], "income": [50000, -5]})
+    loans = pd.DataFrame(
+        {
+            "loan_id": ["OK", "NEG", "NOCLIENT", "BADDATE"],
+            "client_id": [1, 1, 77, 1],
+            "amount": [10000, -100, 10000, 10000],
+            "term_months": [1, 1, 1, 1],
+            "issue_date": ["2026-01-01", "2026-01-01", "2026-01-01", "2026-02-30"],
+        }
+    )
+    payments = pd.DataFrame(
+        {
+            "loan_id": ["OK", "OK", "GHOST", "OK"],
+            "instalment_no": [1, 2, 1, 3],
+            "due_date": ["2026-02-01", "2025-12-01", "2026-02-01", "2026-02-01"],
+            "amount_due": [10000, 10000, 10000, -1],
+            "paid_date": ["2026-02-01", None, None, None],
+            "amount_paid": [10000, None, None, None],
+        }
+    )
+    write_partition(landing_root(landing), "q", 1, {"clients": clients, "loans": loans, "payments": payments})
+    (part,) = [p.to_xcom() for p in list_landed_parts(landing_root(landing))]
+    load_partition(part)
+    stats = build_core_for_part(part)["entities"]
+    reasons = dict(
+        warehouse.execute(
+            "select raw::jsonb ->> coalesce(case entity when 'clients' then 'client_id' end, 'loan_id') "
+            "|| coalesce('#' || (raw::jsonb ->> 'instalment_no'), ''), reason from meta.quarantine where layer = 'core'"
+        ).fetchall()
+    )
+    assert reasons == {
+        "2": "negative income",
+        "NEG": "non-positive amount -100",
+        "NOCLIENT": "loan for unknown client 77",
+        "BADDATE": "impossible issue_date 2026-02-30",
+        "OK#2": "due_date before the loan's issue_date",
+        "GHOST#1": "payment for unknown loan GHOST",
+        "OK#3": "negative amount_due -1",
+    }
+    assert stats == {
+        "clients": {"staged": 2, "quarantined": 1, "applied": 1},
+        "loans": {"staged": 4, "quarantined": 3, "applied": 1},
+        "payments": {"staged": 4, "quarantined": 3, "applied": 1},
+    }
+    for entity, table in (
+        ("clients", "core.clients"),
+        ("loans", "core.loans"),
+        ("payments", "core.instalments"),
+    ):
+        assert warehouse.execute(f"select count(*) from {table}").fetchone()[0] == stats[entity]["applied"]
+
+
+def _marts(conn) -> dict:
+    return {
+        t: conn.execute(f"select * from mart.{t} order by 1, 2").fetchall()
+        for t in ("overdue_by_month", "portfolio_at_risk", "overdue_notifications")
+    }
+
+
+@pytest.fixture(scope="module")
+def reference_marts(tmp_path_factory, test_database):
+    """Marts from 3 cumulative parts applied in one go (computed once per module)."""
+    import psycopg
+
+    from client_dwh.warehouse import create_schema
+
+    landing = str(tmp_path_factory.mktemp("ref"))
+    generate_and_land(
+        clients=150, parts=3, seed=21, batch="r", as_of=dt.date(2026, 3, 15), landing_url=landing
+    )
+    with psycopg.connect(test_database, autocommit=True) as conn:
+        conn.execute("drop schema if exists staging, core, mart, mart_next, meta cascade")
+        with conn.transaction():
+            create_schema(conn)
+        run_pipeline_steps(landing, AS_OF)
+        return _marts(conn)
+
+
+@pytest.mark.parametrize("cumulative", [True, False], ids=["cumulative", "delta"])
+def test_part_by_part_gives_the_same_marts_as_all_at_once(reference_marts, warehouse, landing, cumulative):
+    generate_and_land(
+        clients=150,
+        parts=3,
+        seed=21,
+        batch="r",
+        cumulative=cumulative,
+        as_of=dt.date(2026, 3, 15),
+        landing_url=landing,
+    )
+    run_pipeline_steps(landing, AS_OF, one_part_at_a_time=True)
+    marts = _marts(warehouse)
+    assert marts["overdue_by_month"] and marts["overdue_notifications"]
+    assert marts == reference_marts
+    # Client history: changed clients keep their earlier version with validity dates.
+    versions = warehouse.execute(
+        "select count(*) filter (where not is_current and valid_to is not null), count(distinct client_id) "
+        "from core.clients"
+    ).fetchone()
+    assert versions[0] > 0 and versions[1] == 150
+
+
+def test_rerunning_a_day_changes_nothing(warehouse, landing):
+    _land_golden(landing)
+    run_pipeline_steps(landing, AS_OF)
+    core = warehouse.execute("select * from core.instalments order by 1, 2").fetchall()
+    marts = _marts(warehouse)
+    flag_overdue_instalments(AS_OF)
+    build_marts(AS_OF)
+    publish_marts(run_id="again", last_part=None)
+    assert warehouse.execute("select * from core.instalments order by 1, 2").fetchall() == core
+    assert _marts(warehouse) == marts

@@ -1,0 +1,102 @@
+"""The synthetic source system: deterministic for a seed, realistic, and cut into parts correctly."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from client_dwh.generate.clients import MAX_INCOME, MIN_INCOME
+from client_dwh.generate.source_system import generate_source_system, split_into_parts
+
+AS_OF = dt.date(2026, 11, 20)
+
+
+@pytest.fixture(scope="module")
+def frames():
+    return generate_source_system(3000, seed=11, as_of=AS_OF)
+
+
+def test_same_seed_same_data_other_seed_other_data(frames):
+    again = generate_source_system(3000, seed=11, as_of=AS_OF)
+    for name, frame in frames.items():
+        pd.testing.assert_frame_equal(frame, again[name])
+    other = generate_source_system(3000, seed=12, as_of=AS_OF)
+    assert not frames["clients"]["full_name"].equals(other["clients"]["full_name"])
+
+
+def test_days_of_one_month_describe_the_same_world():
+    early = generate_source_system(300, seed=3, as_of=dt.date(2026, 11, 5))
+    late = generate_source_system(300, seed=3, as_of=dt.date(2026, 11, 25))
+    pd.testing.assert_frame_equal(early["loans"], late["loans"])
+    paid_early = early["payments"]["paid_date"].notna().sum()
+    paid_late = late["payments"]["paid_date"].notna().sum()
+    assert paid_late > paid_early  # later snapshots show more payments
+
+
+def test_names_are_gender_consistent(frames):
+    from faker import Faker
+
+    person = Faker("ru_RU").provider("faker.providers.person")
+    male = frames["clients"]["gender"] == "M"
+    clients = frames["clients"]
+    assert clients.loc[male, "first_name"].isin(person.first_names_male).all()
+    assert clients.loc[male, "middle_name"].isin(person.middle_names_male).all()
+    assert clients.loc[male, "last_name"].isin(person.last_names_male).all()
+    assert clients.loc[~male, "first_name"].isin(person.first_names_female).all()
+    assert clients.loc[~male, "middle_name"].isin(person.middle_names_female).all()
+    assert clients.loc[~male, "last_name"].isin(person.last_names_female).all()
+    assert (
+        clients["full_name"]
+        == clients["last_name"] + " " + clients["first_name"] + " " + clients["middle_name"]
+    ).all()
+
+
+def test_value_ranges_are_realistic(frames):
+    clients, loans, payments = frames["clients"], frames["loans"], frames["payments"]
+    assert clients["income"].between(MIN_INCOME, MAX_INCOME).all()
+    age = (pd.Timestamp(AS_OF) - pd.to_datetime(clients["birth_date"])).dt.days / 365.25
+    assert age.between(18, 86).all()
+    assert clients["phone"].str.fullmatch(r"\+79\d{9}").all()
+    assert clients["client_id"].is_unique
+    assert loans["loan_id"].is_unique and (loans["amount"] >= 10_000).all()
+    assert set(loans["term_months"]) <= {6, 12, 18, 24, 36, 48, 60}
+    assert len(payments) == loans["term_months"].sum()  # one row per scheduled instalment
+    paid = payments["paid_date"].notna()
+    assert (payments.loc[paid, "paid_date"] <= str(AS_OF)).all()
+    assert (payments["amount_paid"].isna() == payments["paid_date"].isna()).all()
+
+
+def test_monthly_overdue_share_of_contracts_is_realistic(frames):
+    payments = frames["payments"].copy()
+    payments = payments[payments["due_date"] < str(AS_OF)]
+    late = payments["paid_date"].isna() | (payments["paid_date"] > payments["due_date"])
+    short = payments["amount_paid"].astype(float) < payments["amount_due"] - 0.005
+    payments["overdue"] = late | short
+    payments["month"] = payments["due_date"].str[:7]
+    share = payments.groupby("month").apply(
+        lambda g: g.groupby("loan_id")["overdue"].any().mean(), include_groups=False
+    )
+    recent = share.iloc[-12:]
+    assert recent.between(0.05, 0.25).all(), recent.to_dict()
+
+
+@pytest.mark.parametrize("cumulative", [True, False])
+def test_parts_cover_every_row(frames, cumulative):
+    parts = split_into_parts(frames, parts=4, seed=11, cumulative=cumulative)
+    assert len(parts) == 4
+    if cumulative:
+        last = parts[-1]
+        assert len(last["loans"]) == len(frames["loans"])
+        assert len(last["payments"]) == len(frames["payments"])
+        assert last["clients"]["client_id"].is_unique
+        for earlier, later in zip(parts, parts[1:], strict=False):
+            assert set(earlier["loans"]["loan_id"]) <= set(later["loans"]["loan_id"])
+    else:
+        assert sum(len(p["loans"]) for p in parts) == len(frames["loans"])
+        assert sum(len(p["payments"]) for p in parts) == len(frames["payments"])
+    # Later parts bring new versions of a few earlier clients.
+    changed = parts[2]["clients"].merge(frames["clients"], on="client_id", suffixes=("", "_orig"))
+    differs = (changed["income"] != changed["income_orig"]) | (changed["region"] != changed["region_orig"])
+    assert differs.any()
