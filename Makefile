@@ -35,7 +35,7 @@ pipeline: install  ## headless: generate CLIENTS/PARTS/SEED, run every DAG with 
 	  $(BIN)/python -m client_dwh pipeline --clients $(CLIENTS) --parts $(PARTS) --seed $(SEED)
 
 bench: install  ## throughput per stage and ratios to plain COPY and pandas.to_sql (not a test)
-	source scripts/warehouse_env.sh && $(BIN)/python -m client_dwh.bench --clients $(CLIENTS)
+	source scripts/warehouse_env.sh && $(BIN)/python -m client_dwh.bench $(if $(filter command line,$(origin CLIENTS)),--clients $(CLIENTS))
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -11,6 +11,7 @@ Waits for landed partitions the warehouse has not processed, then, for each part
    flags, days past due and loan status as of the run's logical date.
 4. **build_marts** → **check_marts** (data-quality gate) → **publish_marts**: marts are rebuilt into
    `mart_next`, checked, and only then swapped into `mart`; a failed check keeps yesterday's marts.
+   Besides the loan marts: client segments by products used, and RFM segments of online-retail customers.
 
 Re-running any task or the whole DAG for the same parts changes nothing (`meta.partitions` registry).
 """
@@ -75,6 +76,14 @@ with DAG(
             title="As-of date for overdue flags",
             description="Empty: the run's logical date.",
         ),
+        "rfm_as_of_date": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            pattern=r"^\d{4}-\d{2}-\d{2}$",
+            title="As-of date for RFM",
+            description="Recency is counted to this date. Empty: the day after each source's last invoice.",
+        ),
     },
 ) as dag:
     ensure_schema = EnsureWarehouseSchemaOperator(task_id="ensure_warehouse_schema")
@@ -93,7 +102,9 @@ with DAG(
 
     build_core = BuildCoreOperator(task_id="build_core", parts=wait_for_partitions.output, as_of=AS_OF)
 
-    build_marts = BuildMartsOperator(task_id="build_marts", as_of=AS_OF)
+    build_marts = BuildMartsOperator(
+        task_id="build_marts", as_of=AS_OF, rfm_as_of="{{ params.rfm_as_of_date or '' }}"
+    )
 
     check_marts = SQLCheckOperator(
         task_id="check_marts",

@@ -8,6 +8,11 @@ seed and month give the same world) and lands them as numbered parts under the l
 
 *Cumulative* parts repeat every earlier row, as the source system's exports did; *delta* parts bring
 only new rows. `dwh_pipeline` picks the parts up either way without creating duplicates.
+
+Set **retail_export_path** (manual trigger) to land a real online-retail export (UCI "Online Retail"
+columns, CSV or CSV.GZ, a path the worker can read) instead of generating: its lines become
+`retail_purchases` parts of batch `retail-<file name>` (or the Batch param), and `dwh_pipeline` builds
+the RFM marts from them.
 """
 
 from __future__ import annotations
@@ -47,13 +52,35 @@ with DAG(
             title="Batch name",
             description="Empty: the run's logical date, e.g. 20261122.",
         ),
+        "retail_export_path": Param(
+            None,
+            type=["null", "string"],
+            title="Online-retail export to import",
+            description="Path (on the worker) of a CSV or CSV.GZ export; when set, it is imported instead of "
+            "generating synthetic data.",
+        ),
     },
 ) as dag:
 
     @task(task_display_name="Generate and land partitions")
     def generate_and_land_partitions(params=None, ds=None, ds_nodash=None) -> list[dict]:
         """Land every part of the batch; XCom gets each part's manifest (counts and checksums)."""
+        from pathlib import Path
+
         from client_dwh.generate.land import generate_and_land
+
+        if params.get("retail_export_path"):
+            from airflow.sdk.exceptions import AirflowFailException
+
+            from client_dwh.retail_import import import_online_retail, source_name
+
+            path = Path(params["retail_export_path"]).expanduser()
+            if not path.is_file():
+                raise AirflowFailException(
+                    f"retail_export_path {str(path)!r} does not exist or is not a file on this worker"
+                )
+            manifests = import_online_retail(path, batch=params["batch"] or f"retail-{source_name(path)}")
+            return [{"batch": m["batch"], "part": m["part"], "files": m["files"]} for m in manifests]
 
         manifests = generate_and_land(
             clients=params["clients"],

@@ -3,6 +3,7 @@
 generate   land synthetic partitions      (python -m client_dwh generate --clients 100 --parts 5 --out DIR)
 warehouse  start/stop the embedded PostgreSQL, or print the warehouse URI
 pipeline   generate, then run dwh_pipeline over every landed part with dag.test() and print a summary
+import-retail  land an online-retail export (CSV or CSV.GZ)   (python -m client_dwh import-retail PATH)
 """
 
 from __future__ import annotations
@@ -36,6 +37,13 @@ def main(argv: list[str] | None = None) -> int:
     pipe.add_argument("--batch", default=None)
     pipe.add_argument("--delta", action="store_true")
 
+    retail = sub.add_parser("import-retail", help="land an online-retail export as retail_purchases parts")
+    retail.add_argument("path", help="CSV or CSV.GZ with the UCI Online Retail columns")
+    retail.add_argument("--batch", default=None, help="default: retail-<file name>")
+    retail.add_argument("--source", default=None, help="default: the file name without .csv/.gz")
+    retail.add_argument("--rows-per-part", type=int, default=200_000)
+    retail.add_argument("--out", default=None, help="landing zone (default: $LANDING_DIR)")
+
     args = parser.parse_args(argv)
     if args.command == "generate":
         from client_dwh.generate.land import generate_and_land
@@ -65,6 +73,20 @@ def main(argv: list[str] | None = None) -> int:
             embedded_postgres.stop()
         else:
             print(embedded_postgres.uri())
+        return 0
+    if args.command == "import-retail":
+        from client_dwh.retail_import import import_online_retail, source_name
+
+        manifests = import_online_retail(
+            args.path, batch=args.batch or f"retail-{source_name(args.path)}", landing_url=args.out,
+            rows_per_part=args.rows_per_part, source=args.source,
+        )  # fmt: skip
+        for m in manifests:
+            print(
+                json.dumps(
+                    {"batch": m["batch"], "part": m["part"], "rows": m["files"]["retail_purchases"]["rows"]}
+                )
+            )
         return 0
     if args.command == "pipeline":
         from client_dwh.headless import run_pipeline

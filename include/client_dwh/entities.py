@@ -34,5 +34,17 @@ ENTITIES: dict[str, Entity] = {
             ("loan_id", "instalment_no"),
             {"loan_id": "string", "instalment_no": "number", "due_date": "string", "amount_due": "number"},
         ),
+        Entity("products", ("product_id",), {"product_id": "string", "product_name": "string"}),
+        Entity(
+            "product_usage",
+            ("usage_id",),
+            {"usage_id": "number", "client_id": "number", "product_id": "string", "used_at": "string"},
+        ),
+        # Online-retail export lines, every field a string as exported; line_id = "<source>:<row number>".
+        Entity(
+            "retail_purchases",
+            ("line_id",),
+            {"line_id": "string", "source": "string", "InvoiceNo": "string", "InvoiceDate": "string"},
+        ),
     )
 }

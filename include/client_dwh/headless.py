@@ -48,7 +48,25 @@ def summary(conn_id: str = "dwh") -> dict:
             conn,
             "select layer, entity, reason, count(*) from meta.quarantine group by 1, 2, 3 order by 4 desc limit 20",
         )
-    return {"rows": counts, "rejects": rejects}
+        segments = {
+            "client segments (segment, clients, avg products, top suggestion)": query(
+                conn,
+                """select client_segment, count(*), round(avg(usage_count), 2), mode() within group
+                          (order by suggested_product)
+                   from mart.client_segments group by 1 order by 1""",
+            ),
+            "RFM segments (source, segment, customers, share %, avg recency, frequency, monetary)": query(
+                conn,
+                """select source, segment, customers, share_pct, avg_recency, avg_frequency, avg_monetary
+                   from mart.rfm_segments order by source, customers desc""",
+            ),
+            "retail lines by RFM exclusion (source, reason, lines)": query(
+                conn,
+                """select source, coalesce(rfm_exclusion_reason, '(counts for RFM)'), count(*)
+                   from core.retail_lines group by 1, 2 order by 1, 3 desc""",
+            ),
+        }
+    return {"rows": counts, "rejects": rejects, "segments": segments}
 
 
 def run_pipeline(*, clients: int, parts: int, seed: int, batch: str, cumulative: bool = True) -> int:
@@ -70,5 +88,9 @@ def run_pipeline(*, clients: int, parts: int, seed: int, batch: str, cumulative:
     )
     for row in result["rejects"]:
         print("  ", *row)
+    for title, rows in result["segments"].items():
+        print(f"\n{title[0].upper()}{title[1:]}:")
+        for row in rows:
+            print("  ", *row)
     print("\nDAG runs:", states)
     return 0 if all(s.endswith("success") for s in states.values()) else 1

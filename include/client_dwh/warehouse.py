@@ -77,3 +77,10 @@ def create_schema(conn: psycopg.Connection) -> None:
     for name in sql_files("ddl"):
         run_sql(conn, name, entities=list(ENTITIES.values()))
     log.info("warehouse schema is up to date (%d DDL files)", len(sql_files("ddl")))
+
+
+def connection_uri(conn_id: str = config.DWH_CONN_ID) -> str:
+    """SQLAlchemy-style URI of the warehouse connection (for pandas and benchmarks)."""
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+    return PostgresHook(postgres_conn_id=conn_id).get_uri()

@@ -187,7 +187,7 @@ def test_invalid_core_records_are_quarantined_and_counts_reconcile(warehouse, la
         "GHOST#1": "payment for unknown loan GHOST",
         "OK#3": "negative amount_due -1",
     }
-    assert stats == {
+    assert {k: stats[k] for k in ("clients", "loans", "payments")} == {
         "clients": {"staged": 2, "quarantined": 1, "applied": 1},
         "loans": {"staged": 4, "quarantined": 3, "applied": 1},
         "payments": {"staged": 4, "quarantined": 3, "applied": 1},
@@ -202,7 +202,7 @@ def test_invalid_core_records_are_quarantined_and_counts_reconcile(warehouse, la
 
 def _marts(conn) -> dict:
     return {
-        t: conn.execute(f"select * from mart.{t} order by 1, 2").fetchall()
+        t: sorted(conn.execute(f"select * from mart.{t}").fetchall())
         for t in ("overdue_by_month", "portfolio_at_risk", "overdue_notifications")
     }
 

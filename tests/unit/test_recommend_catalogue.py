@@ -10,7 +10,7 @@ CATALOGUE = """\
 Экспресс-мойка — дубль с описанием
 
 
-Кофейня «Зерно» 
+Кофейня «Зерно»
 Капучино с собой — кофе навынос
 - описание без названия
 
@@ -20,7 +20,13 @@ CATALOGUE = """\
 
 def test_parses_blocks_services_and_optional_descriptions():
     services, _ = parse_partner_catalogue(CATALOGUE)
-    assert list(services.columns) == ["partner_name", "partner_category", "service_id", "service_name", "description"]
+    assert list(services.columns) == [
+        "partner_name",
+        "partner_category",
+        "service_id",
+        "service_name",
+        "description",
+    ]
     assert services["partner_name"].tolist() == ["Автомойка «Чистый кузов»"] * 3 + ["Кофейня «Зерно»"]
     by_name = services.set_index("service_name")
     # hyphen inside a word is not a separator; en/em dashes are; only the first separator splits
@@ -45,7 +51,9 @@ def test_reports_problems_with_line_numbers():
 def test_service_ids_are_stable_and_case_insensitive():
     services, _ = parse_partner_catalogue(CATALOGUE)
     assert services["service_id"].is_unique
-    assert make_service_id("Кофейня «Зерно»", "Капучино с собой") == make_service_id("кофейня  «зерно»", "КАПУЧИНО С СОБОЙ")
+    assert make_service_id("Кофейня «Зерно»", "Капучино с собой") == make_service_id(
+        "кофейня  «зерно»", "КАПУЧИНО С СОБОЙ"
+    )
     again, _ = parse_partner_catalogue(CATALOGUE)
     assert again["service_id"].tolist() == services["service_id"].tolist()
 

@@ -9,7 +9,14 @@ from client_dwh.recommend.generate import generate_crm_csv
 
 @pytest.mark.parametrize(
     "raw",
-    ["89161234567", "+7 (916) 123-45-67", "79161234567", "9161234567", "8-916-123-45-67", " +7 916 123 45 67 "],
+    [
+        "89161234567",
+        "+7 (916) 123-45-67",
+        "79161234567",
+        "9161234567",
+        "8-916-123-45-67",
+        " +7 916 123 45 67 ",
+    ],
 )
 def test_phone_formats_normalise_to_plus_seven(raw):
     assert normalise_phone(pd.Series([raw]))[0] == "+79161234567"
@@ -27,7 +34,9 @@ def test_names_trimmed_and_title_cased_including_cyrillic():
 
 
 def test_emails_lower_cased_and_validated():
-    emails = normalise_email(pd.Series([" Ivan@Mail.RU ", "ivan@", "ivan.mail.ru", "a..b@x.ru", "почта@пример.рф"]))
+    emails = normalise_email(
+        pd.Series([" Ivan@Mail.RU ", "ivan@", "ivan.mail.ru", "a..b@x.ru", "почта@пример.рф"])
+    )
     assert emails[0] == "ivan@mail.ru"
     assert emails[1:4].isna().all()
     assert emails[4] == "почта@пример.рф"
@@ -37,10 +46,37 @@ def _raw():
     return pd.DataFrame(
         {
             "crm_id": ["1", "2", "3", "4", "5", "6", "7", "8"],
-            "full_name": ["иванов иван", "ИВАНОВ ИВАН", "Петров Пётр", "петров пётр", "", "Сидоров", "Кузнецов", "Орлов"],
-            "phone": ["8 916 111-22-33", "+79161112233", "9162223344", "", "89163334455", "123", "", "89165556677"],
+            "full_name": [
+                "иванов иван",
+                "ИВАНОВ ИВАН",
+                "Петров Пётр",
+                "петров пётр",
+                "",
+                "Сидоров",
+                "Кузнецов",
+                "Орлов",
+            ],
+            "phone": [
+                "8 916 111-22-33",
+                "+79161112233",
+                "9162223344",
+                "",
+                "89163334455",
+                "123",
+                "",
+                "89165556677",
+            ],
             "email": ["", "IVAN@mail.ru", "petr@mail.ru", "Petr@Mail.ru", "x@y.ru", "bad@", "", "orlov@"],
-            "updated_at": ["2024-01-01", "2024-02-01", "2024-01-01", "2024-03-01", "2024-01-01", "2024-01-01", "2024-01-01", "2024-01-01"],
+            "updated_at": [
+                "2024-01-01",
+                "2024-02-01",
+                "2024-01-01",
+                "2024-03-01",
+                "2024-01-01",
+                "2024-01-01",
+                "2024-01-01",
+                "2024-01-01",
+            ],
         }
     )
 
@@ -78,5 +114,11 @@ def test_generated_crm_csv_cleans_and_reconciles():
     assert clean["phone"].dropna().str.fullmatch(r"\+7\d{10}").all()
     assert not clean["phone"].dropna().duplicated().any()
     assert not clean["email"].dropna().duplicated().any()
-    assert set(quarantine["reason"]) <= {"no_name", "no_contact", "invalid_phone", "invalid_email", "invalid_phone_and_email"}
+    assert set(quarantine["reason"]) <= {
+        "no_name",
+        "no_contact",
+        "invalid_phone",
+        "invalid_email",
+        "invalid_phone_and_email",
+    }
     assert generate_crm_csv(n_clients=400, seed=3) == text

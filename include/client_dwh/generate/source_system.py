@@ -3,7 +3,9 @@
 Clients are split into as many contiguous chunks as there are parts; part k brings chunk k's clients
 with all their activity, plus new versions of a few earlier clients (a CRM changes data over time).
 A *cumulative* part repeats every earlier row (as the loans seed project's exports did); a *delta* part
-brings only what is new. Loading either kind must leave the same warehouse.
+brings only what is new. Loading either kind must leave the same warehouse. The product catalogue goes
+into every part (identical rows dedupe in staging); online-retail lines, which belong to shop customers
+rather than bank clients, are cut into contiguous runs of export rows.
 """
 
 from __future__ import annotations
@@ -15,8 +17,12 @@ import pandas as pd
 
 from client_dwh.generate.clients import change_some_clients, generate_clients
 from client_dwh.generate.loans import generate_loans, generate_payments
+from client_dwh.generate.products import generate_product_usage, generate_products
+from client_dwh.generate.retail import generate_retail_purchases
 
 CHANGED_CLIENTS_SHARE = 0.02
+REFERENCE_ENTITIES = ("products",)  # small catalogues every part carries whole
+EVERY_PART = -1
 
 
 def generate_source_system(n_clients: int, seed: int, as_of: dt.date) -> dict[str, pd.DataFrame]:
@@ -31,7 +37,17 @@ def generate_source_system(n_clients: int, seed: int, as_of: dt.date) -> dict[st
     clients = generate_clients(n_clients, rng, anchor)
     loans = generate_loans(clients, rng, anchor)
     payments = generate_payments(loans, rng, anchor, visible_until=as_of)
-    return {"clients": clients, "loans": loans, "payments": payments}
+    # Own streams for the newer entities, so adding them left the older entities' data unchanged.
+    product_usage = generate_product_usage(clients, loans, np.random.default_rng([seed, 101]), anchor)
+    retail = generate_retail_purchases(max(20, n_clients // 2), np.random.default_rng([seed, 102]), anchor)
+    return {
+        "clients": clients,
+        "loans": loans,
+        "payments": payments,
+        "products": generate_products(),
+        "product_usage": product_usage,
+        "retail_purchases": retail,
+    }
 
 
 def split_into_parts(
@@ -57,7 +73,7 @@ def split_into_parts(
         out = {}
         for name, frame in frames.items():
             source = latest_clients if name == "clients" else frame
-            mask = chunk[name] <= part if cumulative else chunk[name] == part
+            mask = (chunk[name] <= part if cumulative else chunk[name] == part) | (chunk[name] == EVERY_PART)
             out[name] = source[mask]
         if not cumulative:
             out["clients"] = pd.concat([out["clients"], changed], ignore_index=True)
@@ -66,6 +82,11 @@ def split_into_parts(
 
 
 def _chunk_of(name, frame, frames, chunk_of_client) -> np.ndarray:
+    if name in REFERENCE_ENTITIES:
+        return np.full(len(frame), EVERY_PART)
+    if name == "retail_purchases":
+        parts = chunk_of_client.max() + 1
+        return np.repeat(np.arange(parts), [len(c) for c in np.array_split(np.arange(len(frame)), parts)])
     if "client_id" in frame.columns:
         return chunk_of_client.reindex(frame["client_id"]).to_numpy()
     if "loan_id" in frame.columns:

@@ -62,6 +62,8 @@ def load_partition(part: dict[str, Any], run_id: str | None = None, conn_id: str
 def _stage_file(conn, entity, data: bytes, part: dict[str, Any]) -> dict[str, int]:
     import json
 
+    import psycopg
+
     with conn.cursor() as cur:
         cur.execute("create temp table raw_lines (line_no bigint generated always as identity, line text)")
         with cur.copy(COPY_RAW_LINES) as copy:
@@ -74,7 +76,11 @@ def _stage_file(conn, entity, data: bytes, part: dict[str, Any]) -> dict[str, in
         "source_file": source_file,
         "required": json.dumps(entity.required),
     }
-    run_sql(conn, "staging/load_entity_file.sql", params, entity=entity)
+    try:
+        with conn.transaction():  # a savepoint: a malformed line aborts only this attempt
+            run_sql(conn, "staging/load_entity_file.sql", params, entity=entity, safe_parse=False)
+    except psycopg.DataError:  # SQLSTATE class 22: some line is not valid JSON
+        run_sql(conn, "staging/load_entity_file.sql", params, entity=entity, safe_parse=True)
     ((read, quarantined),) = query(
         conn, "select count(*), count(*) filter (where reason is not null) from checked_lines"
     )
@@ -83,7 +89,7 @@ def _stage_file(conn, entity, data: bytes, part: dict[str, Any]) -> dict[str, in
         f"select count(*) from {entity.staging_table} where batch_id = %(b)s and part_no = %(p)s",
         {"b": part["batch"], "p": part["part"]},
     )
-    query(conn, "drop table raw_lines, parsed_lines, checked_lines")
+    query(conn, "drop table raw_lines, checked_lines")
     stats = {
         "read": read,
         "staged": staged,

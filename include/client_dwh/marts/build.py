@@ -20,11 +20,20 @@ MARTS: dict[str, str] = {
     "overdue_by_month": "mart/overdue_by_month.sql",
     "portfolio_at_risk": "mart/portfolio_at_risk.sql",
     "overdue_notifications": "mart/overdue_notifications.sql",
+    # segment_top_products first: client_segments takes its suggestions from that ranking.
+    "segment_top_products": "mart/segment_top_products.sql",
+    "client_segments": "mart/client_segments.sql",
+    "rfm": "mart/rfm.sql",
+    "rfm_segments": "mart/rfm_segments.sql",  # summarises rfm
 }
 
 
-def build_marts(as_of: str, conn_id: str = "dwh", marts: dict[str, str] | None = None) -> dict[str, Any]:
+def build_marts(
+    as_of: str, conn_id: str = "dwh", marts: dict[str, str] | None = None, rfm_as_of: str | None = None
+) -> dict[str, Any]:
+    """``rfm_as_of`` (yyyy-mm-dd) overrides the RFM as-of date, by default each source's last day + 1."""
     marts = marts or MARTS
+    params = {"as_of": as_of, "rfm_as_of": rfm_as_of or None}
     with connect(conn_id) as conn:
         query(conn, "select pg_advisory_xact_lock(hashtext('client_dwh.marts'))")
         query(conn, f"drop schema if exists {NEXT_SCHEMA} cascade")
@@ -32,7 +41,7 @@ def build_marts(as_of: str, conn_id: str = "dwh", marts: dict[str, str] | None =
         rows = {}
         for table, sql_file in marts.items():
             query(conn, f"create table {NEXT_SCHEMA}.{table} (like mart.{table} including all)")
-            run_sql(conn, sql_file, {"as_of": as_of}, target=NEXT_SCHEMA)
+            run_sql(conn, sql_file, params, target=NEXT_SCHEMA)
             ((rows[table],),) = query(conn, f"select count(*) from {NEXT_SCHEMA}.{table}")
     log.info("built marts as of %s into %s: %s", as_of, NEXT_SCHEMA, rows)
     return {"as_of": str(as_of), "rows": rows}

@@ -81,17 +81,20 @@ class BuildCoreOperator(_PartitionsOperator):
 class BuildMartsOperator(BaseOperator):
     """Rebuild every mart into the ``mart_next`` schema; nothing readers see changes yet."""
 
-    template_fields: Sequence[str] = ("as_of",)
+    template_fields: Sequence[str] = ("as_of", "rfm_as_of")
 
-    def __init__(self, *, as_of: str, conn_id: str = "dwh", **kwargs: Any) -> None:
+    def __init__(
+        self, *, as_of: str, rfm_as_of: str | None = None, conn_id: str = "dwh", **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.as_of = as_of
+        self.rfm_as_of = rfm_as_of  # empty: each retail source's last invoice day + 1
         self.conn_id = conn_id
 
     def execute(self, context) -> dict:
         from client_dwh.marts.build import build_marts
 
-        return build_marts(self.as_of, conn_id=self.conn_id)
+        return build_marts(self.as_of, conn_id=self.conn_id, rfm_as_of=self.rfm_as_of or None)
 
 
 class PublishMartsOperator(BaseOperator):

@@ -86,7 +86,7 @@ def compare_variants(
         raise ValueError("both variants need at least one client")
     rate_a, rate_b = conversions_a / n_a, conversions_b / n_b
     uplift = rate_b - rate_a
-    z_critical = stats.norm.ppf(1 - alpha / 2)
+    z_critical = float(stats.norm.ppf(1 - alpha / 2))
     standard_error = math.sqrt(rate_a * (1 - rate_a) / n_a + rate_b * (1 - rate_b) / n_b)
     pooled = (conversions_a + conversions_b) / (n_a + n_b)
     pooled_error = math.sqrt(pooled * (1 - pooled) * (1 / n_a + 1 / n_b))

@@ -382,7 +382,7 @@ def generate_crm_csv(
     rng = np.random.default_rng([seed, 3])
     rows = []
     cities = ("Москва", "Казань", "Тверь", "Самара", "Пермь")
-    nationals = rng.choice(np.arange(9_000_000_000, 9_999_999_999), size=n_clients, replace=False)
+    nationals = 9_000_000_000 + rng.choice(999_999_999, size=n_clients, replace=False)
     for i in range(n_clients):
         first, last = rng.choice(_FIRST_NAMES), rng.choice(_LAST_NAMES)
         name = f"{last} {first}" if rng.random() < 0.5 else f"  {last.upper()}   {first.upper()} "

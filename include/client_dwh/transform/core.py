@@ -16,8 +16,11 @@ log = logging.getLogger(__name__)
 # entity -> (SQL file, core table the valid rows go to); order matters.
 CORE_STEPS = (
     ("clients", "core/clients.sql"),
+    ("products", "core/products.sql"),
     ("loans", "core/loans.sql"),
     ("payments", "core/instalments.sql"),
+    ("product_usage", "core/product_usage.sql"),  # needs its client and product
+    ("retail_purchases", "core/retail_lines.sql"),
 )
 
 

@@ -37,4 +37,4 @@ where p.reason is null
 on conflict (loan_id, instalment_no) do update set
     due_date = excluded.due_date, amount_due = excluded.amount_due, paid_date = excluded.paid_date,
     amount_paid = excluded.amount_paid, batch_id = excluded.batch_id, part_no = excluded.part_no,
-    as_of_date = null, updated_at = now();
+    is_overdue = null, days_past_due = null, updated_at = now();

@@ -54,13 +54,14 @@ declare
     target text;
 begin
     foreach target in array array['jsonb', 'date', 'numeric'] loop
-        -- plpgsql, not SQL: the planner would constant-fold a SQL function's cast before its check.
+        -- STABLE like pg_input_is_valid, so the planner inlines it into the calling query (fast). An
+        -- IMMUTABLE one would run as a separate plan whose constant-folded cast fails before the check.
         if current_setting('server_version_num')::int >= 160000 then
+            execute format('drop function if exists meta.try_%s(text)', target);
             execute format(
-                'create or replace function meta.try_%1$s(value text) returns %1$s language plpgsql immutable '
+                'create function meta.try_%1$s(value text) returns %1$s language sql stable '
                 'parallel safe as %2$L', target,
-                format('begin if pg_input_is_valid(value, %L) then return value::%s; end if; return null; end',
-                       target, target));
+                format('select case when pg_input_is_valid(value, %L) then value::%s end', target, target));
         else
             execute format(
                 'create or replace function meta.try_%1$s(value text) returns %1$s language plpgsql immutable '

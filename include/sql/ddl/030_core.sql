@@ -52,8 +52,7 @@ create table if not exists core.instalments (
     amount_due     numeric(14, 2) not null,
     paid_date      date,
     amount_paid    numeric(14, 2),
-    -- overdue flags as of as_of_date
-    as_of_date     date,
+    -- overdue flags as of the last flag_overdue_instalments run (core.loans.as_of_date)
     is_overdue     boolean,
     overdue_reason text,
     days_past_due  integer,

@@ -56,3 +56,32 @@ create table if not exists mart.rfm_segments (
     primary key (source, segment)
 );
 comment on table mart.rfm_segments is 'One row per RFM segment: size and average R, F, M.';
+
+-- One definition of each segment rule, shared by the marts and their checks.
+create or replace function meta.product_segment(usage_count integer) returns text
+language sql immutable parallel safe as $$
+    select case when usage_count = 1 then '1 продукт' when usage_count = 2 then '2 продукта'
+                when usage_count >= 3 then '3+ продуктов' end
+$$;
+
+-- The widely used R/F segment map (the regex map on the R and F scores, e.g. '[1-2][1-2]' ->
+-- hibernating), spelled out as ranges; it covers all 25 (R, F) pairs:
+--   R 1-2: F 1-2 hibernating,    F 3-4 at risk,             F 5   can't lose them
+--   R 3:   F 1-2 about to sleep, F 3   need attention,      F 4-5 loyal customers
+--   R 4:   F 1   promising,      F 2-3 potential loyalists, F 4-5 loyal customers
+--   R 5:   F 1   new customers,  F 2-3 potential loyalists, F 4-5 champions
+create or replace function meta.rfm_segment(r_score integer, f_score integer) returns text
+language sql immutable parallel safe as $$
+    select case
+        when r_score <= 2 and f_score <= 2 then 'hibernating'
+        when r_score <= 2 and f_score <= 4 then 'at risk'
+        when r_score <= 2 then 'can''t lose them'
+        when r_score = 3 and f_score <= 2 then 'about to sleep'
+        when r_score = 3 and f_score = 3 then 'need attention'
+        when r_score <= 4 and f_score >= 4 then 'loyal customers'
+        when r_score = 4 and f_score = 1 then 'promising'
+        when r_score = 5 and f_score = 1 then 'new customers'
+        when f_score <= 3 then 'potential loyalists'
+        else 'champions'
+    end
+$$;

@@ -1,28 +1,23 @@
 -- Contracts due and overdue per month of due date and amount band, up to the as-of date.
+-- One pass: first one row per contract and month, then per band; each contract's issued amount counts
+-- once per month however many instalments it had due.
+with contract_months as (
+    select date_trunc('month', due_date)::date as month, loan_id,
+           bool_or(is_overdue) as overdue,
+           sum(amount_due) filter (where is_overdue) as amount_overdue
+    from core.instalments
+    where due_date <= %(as_of)s::date
+    group by 1, 2
+)
 insert into {{ target }}.overdue_by_month
 select
-    date_trunc('month', i.due_date)::date as month,
+    cm.month,
     l.amount_band,
-    count(distinct i.loan_id) as contracts_due,
-    count(distinct i.loan_id) filter (where i.is_overdue) as contracts_overdue,
-    round(100.0 * count(distinct i.loan_id) filter (where i.is_overdue) / count(distinct i.loan_id), 2),
-    0,
-    coalesce(sum(i.amount_due) filter (where i.is_overdue), 0)
-from core.instalments as i
+    count(*),
+    count(*) filter (where cm.overdue),
+    round(100.0 * count(*) filter (where cm.overdue) / count(*), 2),
+    sum(l.amount),
+    coalesce(sum(cm.amount_overdue), 0)
+from contract_months as cm
 join core.loans as l using (loan_id)
-where i.due_date <= %(as_of)s::date
 group by 1, 2;
-
--- Issued amount counts each contract once per month, however many instalments it had due.
-update {{ target }}.overdue_by_month as m
-set amount_issued = s.amount_issued
-from (
-    select month, amount_band, sum(amount) as amount_issued
-    from (
-        select distinct date_trunc('month', i.due_date)::date as month, l.amount_band, l.loan_id, l.amount
-        from core.instalments as i join core.loans as l using (loan_id)
-        where i.due_date <= %(as_of)s::date
-    ) as contract_months
-    group by month, amount_band
-) as s
-where m.month = s.month and m.amount_band = s.amount_band;

@@ -1,28 +1,48 @@
 -- PAR30 / PAR90 at each of the last 12 month ends (the current month: at the as-of date).
+-- Set-based without a months x instalments cross product: portfolio totals come from running sums of
+-- amounts due (by issue month) and paid (by payment month); only instalments that were actually past
+-- due at some month end are expanded to those month ends to find each delinquent loan's DPD.
 with month_ends as (
     select date_trunc('month', d)::date as month,
            least((date_trunc('month', d) + interval '1 month - 1 day')::date, %(as_of)s::date) as at_date
     from generate_series(date_trunc('month', %(as_of)s::date) - interval '11 months',
                          %(as_of)s::date, interval '1 month') as d
-), owed as (
-    select m.month, m.at_date, i.loan_id, i.due_date,
-           i.amount_due - case when i.paid_date <= m.at_date then i.amount_paid else 0 end as owed
+), loan_totals as (
+    select l.loan_id, l.issue_date, sum(i.amount_due) as total_due,
+           max(i.paid_date) filter (where i.amount_paid >= i.amount_due - 0.005) as last_paid,
+           bool_and(i.paid_date is not null and i.amount_paid >= i.amount_due - 0.005) as fully_paid
+    from core.loans as l join core.instalments as i using (loan_id)
+    group by l.loan_id, l.issue_date
+), portfolio as materialized (
+    select m.month, m.at_date,
+           (select coalesce(sum(total_due), 0) from loan_totals where issue_date <= m.at_date)
+         - (select coalesce(sum(amount_paid), 0) from core.instalments where paid_date <= m.at_date)
+               as outstanding,
+           (select count(*) from loan_totals
+             where issue_date <= m.at_date and not (fully_paid and last_paid <= m.at_date)) as loans_outstanding
     from month_ends as m
-    join core.loans as l on l.issue_date <= m.at_date
-    join core.instalments as i on i.loan_id = l.loan_id
-), loan_at_month as (
-    select month, at_date, loan_id,
-           sum(owed) as outstanding,
-           coalesce(max(at_date - due_date) filter (where due_date < at_date and owed > 0.005), 0) as dpd
-    from owed
-    group by month, at_date, loan_id
-    having sum(owed) > 0.005
+), delinquent as (
+    -- (loan, month end) pairs where some instalment was past due and not (fully) paid
+    select m.month, m.at_date, i.loan_id, max(m.at_date - i.due_date) as dpd
+    from core.instalments as i
+    join month_ends as m
+      on m.at_date > i.due_date
+     and (i.paid_date is null or i.paid_date > m.at_date or i.amount_paid < i.amount_due - 0.005)
+    where i.is_overdue  -- only instalments that ever went overdue can be past due at a month end
+    group by m.month, m.at_date, i.loan_id
+), delinquent_outstanding as materialized (
+    select d.month, d.dpd,
+           (select sum(i.amount_due - case when i.paid_date <= d.at_date then i.amount_paid else 0 end)
+              from core.instalments as i where i.loan_id = d.loan_id) as outstanding
+    from delinquent as d
 )
 insert into {{ target }}.portfolio_at_risk
-select month, at_date, count(*), sum(outstanding),
-       coalesce(sum(outstanding) filter (where dpd > 30), 0),
-       coalesce(sum(outstanding) filter (where dpd > 90), 0),
-       round(100.0 * coalesce(sum(outstanding) filter (where dpd > 30), 0) / sum(outstanding), 2),
-       round(100.0 * coalesce(sum(outstanding) filter (where dpd > 90), 0) / sum(outstanding), 2)
-from loan_at_month
-group by month, at_date;
+select p.month, p.at_date, p.loans_outstanding, p.outstanding,
+       coalesce(sum(d.outstanding) filter (where d.dpd > 30), 0),
+       coalesce(sum(d.outstanding) filter (where d.dpd > 90), 0),
+       round(100.0 * coalesce(sum(d.outstanding) filter (where d.dpd > 30), 0) / nullif(p.outstanding, 0), 2),
+       round(100.0 * coalesce(sum(d.outstanding) filter (where d.dpd > 90), 0) / nullif(p.outstanding, 0), 2)
+from portfolio as p
+left join delinquent_outstanding as d using (month)
+where p.outstanding > 0
+group by p.month, p.at_date, p.loans_outstanding, p.outstanding;

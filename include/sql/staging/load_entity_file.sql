@@ -1,11 +1,8 @@
 -- Stage one landed file already copied into temp table raw_lines(line_no, line).
 -- Bad lines go to meta.quarantine with the reason; good ones are inserted unless an identical
--- record is already staged. Runs inside the part's transaction.
-create temp table parsed_lines on commit drop as
-select line_no, line, meta.try_jsonb(line) as record
-from raw_lines;
-
-create temp table checked_lines on commit drop as
+-- record is already staged. Runs inside the part's transaction. The required fields and their JSON
+-- types come from the entity registry (structure), the part's identity as bind parameters (values).
+create temp table checked_lines as
 select
     p.line_no,
     p.line,
@@ -14,19 +11,21 @@ select
         when p.line is null or btrim(p.line) = '' then 'empty line'
         when p.record is null then 'malformed JSON'
         when jsonb_typeof(p.record) <> 'object' then 'not a JSON object'
-        else (
-            select string_agg(
-                case
-                    when coalesce(p.record -> r.field, 'null'::jsonb) = 'null'::jsonb
-                        then 'missing key field ' || r.field
-                    else 'wrong type for ' || r.field || ': expected ' || r.type
-                        || ', got ' || jsonb_typeof(p.record -> r.field)
-                end, '; ' order by r.field)
-            from jsonb_each_text(%(required)s::jsonb) as r(field, type)
-            where jsonb_typeof(p.record -> r.field) is distinct from r.type
-        )
+        else nullif(concat_ws('; '
+            {%- for field, type in entity.required.items() %},
+            case
+                when coalesce(p.record -> '{{ field }}', 'null') = 'null' then 'missing key field {{ field }}'
+                when jsonb_typeof(p.record -> '{{ field }}') <> '{{ type }}'
+                    then 'wrong type for {{ field }}: expected {{ type }}, got ' || jsonb_typeof(p.record -> '{{ field }}')
+            end
+            {%- endfor %}
+        ), '')
     end as reason
-from parsed_lines as p;
+from (
+    -- parse: a plain cast when the whole file is valid JSON (the usual case), a safe cast otherwise
+    select line_no, line, {{ 'meta.try_jsonb(line)' if safe_parse else 'line::jsonb' }} as record
+    from raw_lines
+) as p;
 
 insert into meta.quarantine (layer, entity, batch_id, part_no, source_file, line_no, reason, raw)
 select 'staging', %(entity)s, %(batch_id)s, %(part_no)s, %(source_file)s, line_no, reason, line
@@ -42,5 +41,4 @@ select
     %(batch_id)s, %(part_no)s, %(source_file)s, line_no
 from checked_lines
 where reason is null
-order by line_no
 on conflict (natural_key, record_hash) do nothing;

@@ -1,0 +1,4 @@
+# Image for docker-compose.yaml: the official Airflow image plus this project's pinned requirements.
+FROM apache/airflow:3.3.2-python3.11
+COPY requirements.txt constraints.txt /opt/project/
+RUN pip install --no-cache-dir -r /opt/project/requirements.txt -c /opt/project/constraints.txt

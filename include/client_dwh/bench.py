@@ -1,0 +1,162 @@
+"""``make bench``: throughput of every stage, and the staging load next to plain COPY and pandas.to_sql.
+
+Not a test: it prints figures. The baselines run in the same process, on the same rows, against the same
+warehouse, right after the load they are compared with:
+
+* plain COPY: the same JSON Lines bytes copied into an empty one-column ``jsonb`` table (the least any
+  loader must do: get each record into PostgreSQL parsed);
+* ``pandas.DataFrame.to_sql``: the seed projects' way, on a sample of each entity (it is too slow to run
+  on everything), reported in rows/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import tempfile
+import time
+from typing import Any
+
+TO_SQL_SAMPLE_ROWS = 30_000
+
+
+def _timed(fn, *args, **kwargs) -> tuple[Any, float]:
+    started = time.perf_counter()
+    result = fn(*args, **kwargs)
+    return result, time.perf_counter() - started
+
+
+def bench_pipeline(clients: int, seed: int = 42, parts: int = 1) -> dict[str, Any]:
+    from client_dwh.generate.land import generate_and_land
+    from client_dwh.landing import landing_root, list_landed_parts, read_verified_files
+    from client_dwh.load.staging import load_partition
+    from client_dwh.marts.build import build_marts, publish_marts
+    from client_dwh.transform.core import build_core_for_part, flag_overdue_instalments
+    from client_dwh.warehouse import connect, create_schema, query
+
+    as_of = dt.date.today()
+    landing = tempfile.mkdtemp(prefix="client_dwh_bench_")
+    batch = f"bench-{clients}"
+    with connect() as conn:
+        query(conn, "drop schema if exists staging, core, mart, mart_next, meta cascade")
+        create_schema(conn)
+
+    results: dict[str, Any] = {"clients": clients}
+    started = time.perf_counter()
+    manifests, seconds = _timed(
+        generate_and_land,
+        clients=clients,
+        parts=parts,
+        seed=seed,
+        batch=batch,
+        as_of=as_of,
+        landing_url=landing,
+    )
+    rows = sum(f["rows"] for m in manifests for f in m["files"].values())
+    results["generate"] = {"rows": rows, "seconds": seconds}
+
+    landed = [p.to_xcom() for p in list_landed_parts(landing_root(landing))]
+    stats, seconds = _timed(lambda: [load_partition(p) for p in landed])
+    results["staging_load"] = {"rows": sum(s["read"] for s in stats), "seconds": seconds}
+    _, seconds = _timed(lambda: [build_core_for_part(p) for p in landed])
+    _, flag_seconds = _timed(flag_overdue_instalments, as_of.isoformat())
+    results["core"] = {"rows": rows, "seconds": seconds + flag_seconds, "flag_overdue_seconds": flag_seconds}
+    _, seconds = _timed(build_marts, as_of.isoformat())
+    _, publish_seconds = _timed(publish_marts, run_id="bench", last_part=landed[-1])
+    results["marts"] = {"rows": rows, "seconds": seconds + publish_seconds}
+    results["end_to_end_seconds"] = time.perf_counter() - started
+
+    # Baselines on the same landed bytes.
+    contents = [read_verified_files(p) for p in landed]
+    with connect() as conn:
+        query(conn, "drop table if exists public.bench_plain_copy")
+        query(conn, "create unlogged table public.bench_plain_copy (record jsonb)")
+    copy_started = time.perf_counter()
+    with connect() as conn, conn.cursor() as cur:
+        for files in contents:
+            for data in files.values():
+                with cur.copy(
+                    "copy public.bench_plain_copy (record) from stdin with (format csv, delimiter e'\\x01', quote e'\\x02')"
+                ) as copy:
+                    copy.write(data)
+    results["plain_copy"] = {"rows": rows, "seconds": time.perf_counter() - copy_started}
+    with connect() as conn:
+        query(conn, "drop table public.bench_plain_copy")
+
+    results["to_sql"] = _bench_to_sql(contents[-1])
+    for key in ("generate", "staging_load", "core", "marts", "plain_copy", "to_sql"):
+        results[key]["rows_per_s"] = results[key]["rows"] / results[key]["seconds"]
+    results["staging_vs_copy"] = results["staging_load"]["rows_per_s"] / results["plain_copy"]["rows_per_s"]
+    results["staging_vs_to_sql"] = results["staging_load"]["rows_per_s"] / results["to_sql"]["rows_per_s"]
+    return results
+
+
+def _bench_to_sql(files: dict[str, bytes]) -> dict[str, float]:
+    import io
+
+    import pandas as pd
+    import sqlalchemy
+
+    from client_dwh.warehouse import connection_uri
+
+    engine = sqlalchemy.create_engine(connection_uri().replace("postgresql://", "postgresql+psycopg://", 1))
+    rows, seconds = 0, 0.0
+    for entity, data in files.items():
+        frame = pd.read_json(io.BytesIO(data), lines=True, nrows=TO_SQL_SAMPLE_ROWS)
+        started = time.perf_counter()
+        frame.to_sql(f"bench_to_sql_{entity}", engine, schema="public", if_exists="replace", index=False)
+        seconds += time.perf_counter() - started
+        rows += len(frame)
+    with engine.begin() as conn:
+        for entity in files:
+            conn.execute(sqlalchemy.text(f"drop table if exists public.bench_to_sql_{entity}"))
+    engine.dispose()
+    return {"rows": rows, "seconds": seconds}
+
+
+def format_report(r: dict[str, Any]) -> str:
+    lines = [f"clients: {r['clients']:,}   rows landed: {r['generate']['rows']:,}", ""]
+    lines.append(f"{'stage':<22}{'rows':>12}{'seconds':>10}{'rows/s':>14}")
+    for key, label in (
+        ("generate", "generate + land"),
+        ("staging_load", "staging load"),
+        ("core", "core (+ overdue flags)"),
+        ("marts", "marts (build+publish)"),
+        ("plain_copy", "baseline: plain COPY"),
+        ("to_sql", "baseline: to_sql*"),
+    ):
+        s = r[key]
+        lines.append(f"{label:<22}{s['rows']:>12,}{s['seconds']:>10.2f}{s['rows_per_s']:>14,.0f}")
+    lines += [
+        "",
+        f"end to end (generate → marts): {r['end_to_end_seconds']:.1f} s",
+        f"staging load / plain COPY:     {r['staging_vs_copy']:.2f}x",
+        f"staging load / to_sql:         {r['staging_vs_to_sql']:.1f}x",
+        f"* to_sql on a sample of up to {TO_SQL_SAMPLE_ROWS:,} rows per entity",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args()
+    all_results = []
+    for clients in args.clients:
+        result = bench_pipeline(clients, args.seed)
+        all_results.append(result)
+        print(format_report(result), "\n", flush=True)
+    if len(all_results) > 1:
+        small, big = all_results[0], all_results[-1]
+        ratio = big["end_to_end_seconds"] / small["end_to_end_seconds"]
+        print(f"scaling: {big['clients'] / small['clients']:.0f}x clients took {ratio:.1f}x the time")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(all_results, f, indent=2, default=str)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""Plotly figures for the pages, built from the small aggregates in ``queries``.
+
+Each function returns the figure as JSON; the page hands it to the bundled plotly.js in the browser.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import plotly.graph_objects as go
+
+from client_dwh.dashboards.queries import HISTOGRAM_BINS
+
+LAYOUT = {
+    "margin": {"l": 60, "r": 20, "t": 40, "b": 50},
+    "height": 360,
+    "font": {"family": "system-ui, sans-serif", "size": 12},
+    "paper_bgcolor": "#ffffff",
+    "plot_bgcolor": "#ffffff",
+    "legend": {"orientation": "h", "y": -0.2},
+}
+
+
+def _figure(traces: list, title: str, **layout: Any) -> str:
+    figure = go.Figure(data=traces, layout={**LAYOUT, "title": {"text": title}, **layout})
+    figure.update_xaxes(gridcolor="#eceff3")
+    figure.update_yaxes(gridcolor="#eceff3")
+    return figure.to_json()
+
+
+def overdue_share(series: list[dict]) -> str:
+    by_band: dict[str, list[dict]] = defaultdict(list)
+    for row in series:
+        by_band[row["amount_band"]].append(row)
+    traces = [
+        go.Scatter(
+            x=[r["month"] for r in points], y=[r["share"] for r in points], mode="lines+markers", name=band
+        )
+        for band, points in by_band.items()
+    ]
+    return _figure(traces, "Доля просроченных договоров, % (по сумме займа)", yaxis={"ticksuffix": " %"})
+
+
+def portfolio_at_risk(series: list[dict]) -> str:
+    months = [r["month"] for r in series]
+    traces = [
+        go.Scatter(x=months, y=[r["par30"] for r in series], mode="lines+markers", name="PAR30"),
+        go.Scatter(x=months, y=[r["par90"] for r in series], mode="lines+markers", name="PAR90"),
+    ]
+    return _figure(traces, "Portfolio at risk, % of outstanding", yaxis={"ticksuffix": " %"})
+
+
+def segment_pie(counts: list[dict]) -> str:
+    trace = go.Pie(
+        labels=[r["client_segment"] for r in counts],
+        values=[r["clients"] for r in counts],
+        hole=0.35,
+        sort=False,
+    )
+    return _figure([trace], "Клиенты по сегментам")
+
+
+def top_products(products: list[dict], segment: str) -> str:
+    trace = go.Bar(
+        x=[r["clients"] for r in products][::-1],
+        y=[r["product_name"] for r in products][::-1],
+        orientation="h",
+        text=[f"{r['share_pct']:.1f} %" for r in products][::-1],
+        marker_color="#4c78a8",
+    )
+    return _figure([trace], f"Топ продуктов: {segment}", margin={**LAYOUT["margin"], "l": 160})
+
+
+def rfm_segments(summary: list[dict]) -> str:
+    trace = go.Bar(
+        x=[r["segment"] for r in summary], y=[r["customers"] for r in summary], marker_color="#4c78a8"
+    )
+    return _figure([trace], "Customers per RFM segment")
+
+
+def rf_heatmap(cells: list[dict], scores: range = range(1, 6)) -> str:
+    counts = {(r["r_score"], r["f_score"]): r["customers"] for r in cells}
+    z = [[counts.get((r, f), 0) for f in scores] for r in scores]
+    trace = go.Heatmap(
+        z=z, x=[f"F{f}" for f in scores], y=[f"R{r}" for r in scores], colorscale="Blues", texttemplate="%{z}"
+    )
+    return _figure(
+        [trace],
+        "Customers by R score × F score",
+        xaxis={"title": {"text": "frequency score"}},
+        yaxis={"title": {"text": "recency score"}},
+    )
+
+
+def portrait_bar(counts: list[dict]) -> str:
+    trace = go.Bar(
+        x=[r["portrait_name"] for r in counts], y=[r["clients"] for r in counts], marker_color="#59a14f"
+    )
+    return _figure([trace], "Клиенты по портретам")
+
+
+def confidence_histogram(bins: list[dict], n_bins: int = HISTOGRAM_BINS) -> str:
+    width = 1 / n_bins
+    trace = go.Bar(
+        x=[(r["bin"] - 0.5) * width for r in bins],
+        y=[r["clients"] for r in bins],
+        width=[width * 0.95] * len(bins),
+        marker_color="#f28e2b",
+    )
+    return _figure([trace], "Распределение уверенности (confidence)", xaxis={"range": [0, 1]}, bargap=0.02)
+
+
+def metrics_history(history: list[dict]) -> str:
+    traces = []
+    for metric, label in (("precision_at_k", "precision@k"), ("ndcg_at_k", "NDCG@k")):
+        by_variant: dict[str, list[dict]] = defaultdict(list)
+        for row in history:
+            by_variant[row["variant"]].append(row)
+        for variant, points in by_variant.items():
+            traces.append(
+                go.Scatter(
+                    x=[r["trained_at"] for r in points],
+                    y=[r[metric] for r in points],
+                    mode="lines+markers",
+                    name=f"{label} · {variant}",
+                    text=[r["model_run_id"] for r in points],
+                    hovertemplate="%{text}<br>%{y:.4f}",
+                    line={"dash": "solid" if metric == "precision_at_k" else "dot"},
+                )
+            )
+    return _figure(traces, "Offline metrics by training run and variant")

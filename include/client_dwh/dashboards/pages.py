@@ -1,0 +1,290 @@
+"""Server-rendered pages: each function reads its aggregates in one short connection and renders HTML."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from client_dwh.dashboards import charts, queries
+from client_dwh.dashboards.params import AmountBand, ClientSegment, Paging
+from client_dwh.dashboards.privacy import mask_rows
+from client_dwh.dashboards.queries import MARTS, Selection
+
+NAV = [
+    ("/", "Overview"),
+    ("/loans", "Loans"),
+    ("/segments", "Segments"),
+    ("/rfm", "RFM"),
+    ("/portraits", "Portraits"),
+    ("/recommendations", "Recommendations"),
+]
+
+
+@dataclass(frozen=True)
+class Viewer:
+    name: str
+    admin: bool
+
+
+@functools.cache
+def _templates():
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _embed(figure_json: str) -> str:
+    # Inside <script type="application/json">; "<" only occurs within JSON strings, where \u003c is the same.
+    return figure_json.replace("<", "\\u003c")
+
+
+def url(base: str, path: str, **params: Any) -> str:
+    query = urlencode({k: str(v) for k, v in params.items() if v is not None and v != ""})
+    return f"{base}{path}" + (f"?{query}" if query else "")
+
+
+def render(template: str, *, base: str, viewer: Viewer, active: str, title: str, **context: Any) -> str:
+    context.setdefault("figures", {})
+    context["figures"] = {k: _embed(v) for k, v in context["figures"].items()}
+    context.setdefault("refresh", {})
+    context.setdefault("missing", set())
+    return (
+        _templates()
+        .get_template(template)
+        .render(base=base, viewer=viewer, active=active, title=title, nav=NAV, **context)
+    )
+
+
+def _pager(base: str, path: str, total: int, paging: Paging, **params: Any) -> dict[str, Any]:
+    page = paging.offset // paging.limit + 1
+    pages = max(1, math.ceil(total / paging.limit))
+    link = functools.partial(url, base, path, page_size=paging.limit, **params)
+    return {
+        "total": total,
+        "page": page,
+        "pages": pages,
+        "first": min(total, paging.offset + 1),
+        "last": min(total, paging.offset + paging.limit),
+        "prev": link(page=page - 1) if page > 1 else None,
+        "next": link(page=page + 1) if page < pages else None,
+    }
+
+
+def index_page(conn, base: str, viewer: Viewer, api_paths: list[str]) -> str:
+    return render(
+        "index.html",
+        base=base,
+        viewer=viewer,
+        active="/",
+        title="Client analytics",
+        api=api_paths,
+        refresh=queries.refresh_info(conn, list(MARTS)),
+    )
+
+
+def loans_page(
+    conn,
+    base: str,
+    viewer: Viewer,
+    amount_band: str | None,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    paging: Paging,
+) -> str:
+    marts = ["overdue_by_month", "portfolio_at_risk", "overdue_notifications"]
+    missing = queries.missing_tables(conn, [f"mart.{m}" for m in marts])
+    filters = {"amount_band": amount_band, "date_from": date_from, "date_to": date_to}
+    figures, overdue_rows, notifications, total, as_of = {}, [], [], 0, None
+    if "mart.overdue_by_month" not in missing:
+        figures["fig-overdue-share"] = charts.overdue_share(
+            queries.overdue_share_series(conn, amount_band, date_from, date_to)
+        )
+        _, overdue_rows = queries.fetch_page(conn, Selection(MARTS["overdue_by_month"], filters), 1000, 0)
+    if "mart.portfolio_at_risk" not in missing:
+        figures["fig-par"] = charts.portfolio_at_risk(queries.par_series(conn, date_from, date_to))
+    if "mart.overdue_notifications" not in missing:
+        total, notifications = queries.fetch_page(
+            conn, Selection(MARTS["overdue_notifications"]), paging.limit, paging.offset
+        )
+        notifications = mask_rows(notifications, MARTS["overdue_notifications"].personal, viewer.admin)
+        as_of = notifications[0]["as_of_date"] if notifications else None
+    return render(
+        "loans.html",
+        base=base,
+        viewer=viewer,
+        active="/loans",
+        title="Loans: overdue and portfolio at risk",
+        bands=[b.value for b in AmountBand],
+        filters=filters,
+        figures=figures,
+        missing=missing,
+        refresh=queries.refresh_info(conn, marts),
+        overdue_columns=MARTS["overdue_by_month"].columns,
+        overdue_rows=overdue_rows,
+        notification_columns=[c for c in MARTS["overdue_notifications"].columns if c != "as_of_date"],
+        notifications=notifications,
+        as_of=as_of,
+        pager=_pager(base, "/loans", total, paging, **filters),
+        csv=[
+            ("notifications", url(base, "/api/overdue_notifications.csv")),
+            ("overdue by month", url(base, "/api/overdue_by_month.csv", **filters)),
+            ("PAR", url(base, "/api/portfolio_at_risk.csv", date_from=date_from, date_to=date_to)),
+        ],
+    )
+
+
+def segments_page(conn, base: str, viewer: Viewer, segment: str | None, client_id: int | None) -> str:
+    marts = ["client_segments", "segment_top_products"]
+    missing = queries.missing_tables(conn, [f"mart.{m}" for m in marts])
+    segment = segment or ClientSegment.one_product.value
+    counts = [] if "mart.client_segments" in missing else queries.segment_counts(conn)
+    products = [] if "mart.segment_top_products" in missing else queries.top_products(conn, segment)
+    client = None
+    if client_id and "mart.client_segments" not in missing:
+        client = queries.client_card(conn, client_id)
+        if client:
+            (client,) = mask_rows([client], MARTS["client_segments"].personal, viewer.admin)
+    return render(
+        "segments.html",
+        base=base,
+        viewer=viewer,
+        active="/segments",
+        title="Client segments",
+        segments=[s.value for s in ClientSegment],
+        segment=segment,
+        client_id=client_id,
+        client=client,
+        missing=missing,
+        figures={
+            "fig-segments": charts.segment_pie(counts),
+            "fig-top-products": charts.top_products(products, segment),
+        },
+        refresh=queries.refresh_info(conn, marts),
+        product_columns=["product_rank", "product_id", "product_name", "clients", "share_pct"],
+        products=products,
+        csv=[
+            (f"clients in «{segment}»", url(base, "/api/client_segments.csv", segment=segment)),
+            ("top products", url(base, "/api/segment_top_products.csv")),
+        ],
+    )
+
+
+def rfm_page(conn, base: str, viewer: Viewer, source: str | None) -> str:
+    marts = ["rfm", "rfm_segments"]
+    missing = queries.missing_tables(conn, [f"mart.{m}" for m in marts])
+    sources = [] if "mart.rfm_segments" in missing else queries.rfm_sources(conn)
+    source = source or (sources[0] if sources else None)
+    summary = [] if "mart.rfm_segments" in missing else queries.rfm_segment_summary(conn, source)
+    cells = [] if "mart.rfm" in missing else queries.rf_heatmap(conn, source)
+    return render(
+        "rfm.html",
+        base=base,
+        viewer=viewer,
+        active="/rfm",
+        title="RFM segments",
+        sources=sources,
+        source=source,
+        missing=missing,
+        figures={
+            "fig-rfm-segments": charts.rfm_segments(summary),
+            "fig-rf-heatmap": charts.rf_heatmap(cells),
+        },
+        refresh=queries.refresh_info(conn, marts),
+        summary_columns=[
+            "segment",
+            "customers",
+            "share_pct",
+            "avg_recency",
+            "avg_frequency",
+            "avg_monetary",
+            "total_monetary",
+        ],
+        summary=summary,
+        csv=[
+            ("segment summary", url(base, "/api/rfm_segments.csv", source=source)),
+            ("customers", url(base, "/api/rfm.csv", source=source)),
+        ],
+    )
+
+
+def portraits_page(conn, base: str, viewer: Viewer, portrait_id: str | None) -> str:
+    marts = ["client_portraits", "portrait_distribution"]
+    missing = queries.missing_tables(conn, [f"mart.{m}" for m in marts])
+    portraits = [] if "mart.portrait_distribution" in missing else queries.portrait_counts(conn)
+    bins = [] if "mart.client_portraits" in missing else queries.confidence_histogram(conn, portrait_id)
+    return render(
+        "portraits.html",
+        base=base,
+        viewer=viewer,
+        active="/portraits",
+        title="Client portraits",
+        portraits=portraits,
+        portrait_id=portrait_id,
+        missing=missing,
+        figures={
+            "fig-portraits": charts.portrait_bar(portraits),
+            "fig-confidence": charts.confidence_histogram(bins),
+        },
+        refresh=queries.refresh_info(conn, marts),
+        portrait_columns=list(MARTS["portrait_distribution"].columns),
+        csv=[
+            ("distribution", url(base, "/api/portrait_distribution.csv")),
+            ("clients", url(base, "/api/client_portraits.csv", portrait_id=portrait_id)),
+        ],
+    )
+
+
+def recommendations_page(conn, base: str, viewer: Viewer, client_id: int | None) -> str:
+    marts = ["recommendations", "recommender_metrics", "ab_test_results"]
+    missing = queries.missing_tables(conn, [f"mart.{m}" for m in marts])
+    history = [] if "mart.recommender_metrics" in missing else queries.metrics_history(conn)
+    ab_rows = []
+    if "mart.ab_test_results" not in missing:
+        _, ab_rows = queries.fetch_page(conn, Selection(MARTS["ab_test_results"]), 50, 0)
+    recommendations = []
+    if client_id and "mart.recommendations" not in missing:
+        recommendations = queries.client_recommendations(conn, client_id)
+    figures = (
+        {} if "mart.recommender_metrics" in missing else {"fig-metrics": charts.metrics_history(history)}
+    )
+    return render(
+        "recommendations.html",
+        base=base,
+        viewer=viewer,
+        active="/recommendations",
+        title="Partner-service recommendations",
+        client_id=client_id,
+        missing=missing,
+        figures=figures,
+        refresh=queries.refresh_info(conn, marts),
+        metric_columns=["model_run_id", "trained_at", "variant", "k", "precision_at_k", "ndcg_at_k"],
+        metrics=history[::-1],
+        ab_columns=list(MARTS["ab_test_results"].columns),
+        ab_rows=ab_rows,
+        recommendation_columns=[
+            "rank",
+            "service_id",
+            "partner_name",
+            "service_name",
+            "score",
+            "reason",
+            "variant",
+        ],
+        recommendations=recommendations,
+        csv=[
+            ("A/B results", url(base, "/api/ab_test_results.csv")),
+            ("metrics", url(base, "/api/recommender_metrics.csv")),
+            ("recommendations", url(base, "/api/recommendations.csv", client_id=client_id)),
+        ],
+    )

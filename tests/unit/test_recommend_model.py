@@ -1,0 +1,117 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from client_dwh.recommend.evaluate import evaluate_variants
+from client_dwh.recommend.generate import generate_clients, generate_interactions, generate_services
+from client_dwh.recommend.model import REASON_GLOBAL_POPULAR, REASON_SEGMENT_POPULAR, HybridRecommender
+
+
+@pytest.fixture(scope="module")
+def data():
+    services = generate_services()
+    clients = generate_clients(3_000, seed=7)
+    interactions = generate_interactions(clients, services, seed=7)
+    return interactions, services, clients
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    interactions, services, clients = data
+    return HybridRecommender().fit(interactions, services, clients)
+
+
+def test_generated_interactions_have_expected_shape(data):
+    interactions, services, clients = data
+    assert list(interactions.columns) == ["client_id", "service_id", "interacted_at", "kind", "weight"]
+    assert set(interactions["kind"]) == {"view", "purchase"}
+    assert interactions["service_id"].isin(services["service_id"]).all()
+    cold = ~clients["client_id"].isin(interactions["client_id"])
+    assert 0.03 < cold.mean() < 0.15
+
+
+def test_recommendations_exclude_used_services(data, fitted):
+    interactions, _, _ = data
+    recommendations = fitted.recommend(k=10)
+    used = interactions[["client_id", "service_id"]].drop_duplicates()
+    overlap = recommendations.merge(used, on=["client_id", "service_id"])
+    assert overlap.empty
+    assert list(recommendations.columns) == ["client_id", "service_id", "score", "rank", "reason"]
+    assert recommendations.groupby("client_id")["rank"].max().eq(10).all()
+    assert not recommendations.duplicated(["client_id", "service_id"]).any()
+    # scores are non-increasing with rank within each client
+    assert (recommendations.groupby("client_id")["score"].diff().dropna() <= 1e-12).all()
+
+
+def test_cold_start_clients_get_segment_popularity(data, fitted):
+    interactions, _, clients = data
+    cold = clients.loc[~clients["client_id"].isin(interactions["client_id"])].iloc[:5]
+    recommendations = fitted.recommend(cold["client_id"], k=5)
+    assert len(recommendations) == 25
+    assert set(recommendations["reason"]) == {REASON_SEGMENT_POPULAR}
+    # two cold clients of the same portrait get the same list
+    same_portrait = clients.loc[~clients["client_id"].isin(interactions["client_id"])]
+    first_two = same_portrait[same_portrait["portrait_id"] == same_portrait["portrait_id"].iloc[0]].iloc[:2]
+    lists = fitted.recommend(first_two["client_id"], k=5).groupby("client_id")["service_id"].apply(list)
+    assert lists.iloc[0] == lists.iloc[1]
+
+
+def test_unknown_client_gets_overall_popularity(fitted):
+    recommendations = fitted.recommend(["never-seen"], k=3)
+    assert recommendations["reason"].tolist() == [REASON_GLOBAL_POPULAR] * 3
+
+
+def test_reasons_are_human_readable(fitted, data):
+    interactions, _, _ = data
+    some_active = interactions["client_id"].unique()[:200]
+    reasons = fitted.recommend(some_active, k=10)["reason"]
+    assert reasons.eq("похожие клиенты выбирают").any()
+    assert reasons.str.startswith("похоже на ваши услуги: ").any()
+
+
+def test_deterministic_for_same_inputs(data, fitted):
+    interactions, services, clients = data
+    again = HybridRecommender().fit(interactions, services, clients).recommend(k=10)
+    pd.testing.assert_frame_equal(fitted.recommend(k=10), again)
+    regenerated = generate_interactions(clients, services, seed=7)
+    pd.testing.assert_frame_equal(regenerated, interactions)
+
+
+def test_min_score_drops_weak_recommendations(data):
+    interactions, services, clients = data
+    model = HybridRecommender(min_score=0.5).fit(interactions, services, clients)
+    recommendations = model.recommend(interactions["client_id"].unique()[:100], k=10)
+    assert (recommendations["score"] >= 0.5).all()
+    assert len(recommendations) < 1_000
+
+
+def test_tiny_hand_made_example_prefers_neighbours_choice():
+    services = pd.DataFrame(
+        {
+            "service_id": ["s1", "s2", "s3", "s4"],
+            "service_name": ["Мойка", "Кофе", "Шины", "Парковка"],
+            "description": ["мойка кузова", "кофе с собой", "шиномонтаж", "парковка в центре"],
+        }
+    )
+    interactions = pd.DataFrame(
+        {
+            "client_id": ["a", "a", "b", "b", "c", "c", "d"],
+            "service_id": ["s1", "s2", "s1", "s2", "s1", "s3", "s4"],
+            "weight": 1.0,
+        }
+    )
+    model = HybridRecommender(k_neighbours=2, variant="collaborative").fit(interactions, services)
+    top = model.recommend(["a"], k=1)
+    assert top["service_id"].tolist() == ["s3"]  # only neighbour c has something a has not used
+    with pytest.raises(ValueError):
+        HybridRecommender(variant="magic")
+
+
+def test_hybrid_beats_popularity_on_generated_data(data):
+    interactions, services, clients = data
+    metrics = evaluate_variants(interactions, services, clients, k=10, seed=1).set_index("variant")
+    hybrid, popularity = metrics.loc["hybrid"], metrics.loc["popularity"]
+    assert hybrid["precision@10"] >= 1.10 * popularity["precision@10"]
+    assert hybrid["ndcg@10"] >= 1.10 * popularity["ndcg@10"]
+    assert metrics["n_users_evaluated"].nunique() == 1
+    assert np.isclose(metrics.loc["hybrid", "coverage"], 1.0, atol=0.2)
