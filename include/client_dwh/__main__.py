@@ -14,6 +14,12 @@ import json
 import sys
 
 
+def _default_batch(seed: int) -> str:
+    # One batch per seed and day: re-running the same day re-lands identical parts (no-op loads); the
+    # next day's export is a new batch whose unchanged records staging recognises.
+    return f"synthetic-s{seed}-{dt.date.today():%Y%m%d}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m client_dwh", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -22,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--clients", type=int, default=1000)
     gen.add_argument("--parts", type=int, default=5)
     gen.add_argument("--seed", type=int, default=42)
-    gen.add_argument("--batch", default=None, help="default: synthetic-s<seed>")
+    gen.add_argument("--batch", default=None, help="default: synthetic-s<seed>-<yyyymmdd>: one export per day")
     gen.add_argument("--delta", action="store_true", help="delta parts instead of cumulative ones")
     gen.add_argument("--as-of", type=dt.date.fromisoformat, default=None, help="default: today")
     gen.add_argument("--out", default=None, help="landing zone (default: $LANDING_DIR)")
@@ -50,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
 
         manifests = generate_and_land(
             clients=args.clients, parts=args.parts, seed=args.seed,
-            batch=args.batch or f"synthetic-s{args.seed}", cumulative=not args.delta,
+            batch=args.batch or _default_batch(args.seed), cumulative=not args.delta,
             as_of=args.as_of, landing_url=args.out,
         )  # fmt: skip
         for m in manifests:
@@ -93,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_pipeline(
             clients=args.clients, parts=args.parts, seed=args.seed,
-            batch=args.batch or f"synthetic-s{args.seed}", cumulative=not args.delta,
+            batch=args.batch or _default_batch(args.seed), cumulative=not args.delta,
         )  # fmt: skip
     return 2
 

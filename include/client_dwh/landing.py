@@ -56,23 +56,32 @@ def write_partition(
     frames: dict[str, pd.DataFrame],
     extra: dict | None = None,
 ) -> dict[str, Any]:
-    """Write one part's files, then its manifest; return the manifest. Rewriting a part replaces it."""
+    """Write one part's files, then its manifest; return the manifest.
+
+    Landing identical content again leaves the part untouched (same manifest, so loads stay no-ops);
+    different content replaces it, the old manifest removed first so readers never mix the two.
+    """
     if not BATCH_NAME.match(batch):
         raise ValueError(f"batch name {batch!r} must match {BATCH_NAME.pattern}")
     part_dir = root / batch / part_name(part_no)
     part_dir.mkdir(parents=True, exist_ok=True)
-    manifest_path = part_dir / MANIFEST
-    if manifest_path.exists():
-        manifest_path.unlink()  # un-commit first: readers never see old manifest with new files
-    files = {}
-    for entity, frame in frames.items():
-        payload = frame_to_jsonl(frame)
-        (part_dir / f"{entity}.jsonl").write_bytes(payload)
-        files[entity] = {
+    payloads = {entity: frame_to_jsonl(frame) for entity, frame in frames.items()}
+    files = {
+        entity: {
             "path": f"{entity}.jsonl",
             "rows": payload.count(b"\n"),
             "sha256": hashlib.sha256(payload).hexdigest(),
         }
+        for entity, payload in payloads.items()
+    }
+    manifest_path = part_dir / MANIFEST
+    if manifest_path.exists():
+        existing = json.loads(manifest_path.read_bytes())
+        if existing.get("files") == files:
+            return existing
+        manifest_path.unlink()  # un-commit first: readers never see old manifest with new files
+    for entity, payload in payloads.items():
+        (part_dir / files[entity]["path"]).write_bytes(payload)
     manifest = {
         "batch": batch,
         "part": part_no,

@@ -152,3 +152,12 @@ def test_sensor_logic_lists_pending_parts_in_order(warehouse, landing):
     assert set(first["files"]["clients"]) == {"path", "rows", "sha256"}
     assert len(find_pending_parts(landing, None, 2, "dwh")) == 2
     assert find_pending_parts(landing, "other", 10, "dwh") == []
+
+
+def test_landing_identical_parts_again_leaves_them_untouched(warehouse, landing):
+    first = generate_and_land(clients=20, parts=2, seed=5, batch="same", as_of=AS_OF, landing_url=landing)
+    for part in _parts(landing):
+        load_partition(part)
+    again = generate_and_land(clients=20, parts=2, seed=5, batch="same", as_of=AS_OF, landing_url=landing)
+    assert again == first  # same manifests (created_at included): nothing was rewritten
+    assert all(load_partition(part)["skipped"] for part in _parts(landing))
