@@ -28,6 +28,9 @@ DWH_CONN_ID = "dwh"
 EMBEDDED_PG_DIR = Path(os.environ.get("EMBEDDED_PG_DIR", DATA_DIR / "pg"))
 EMBEDDED_PG_PORT = int(os.environ.get("EMBEDDED_PG_PORT", "55432"))
 EMBEDDED_PG_DATABASE = "dwh"
+# Session memory for the warehouse's bulk statements (PostgreSQL units).
+DWH_WORK_MEM = os.environ.get("DWH_WORK_MEM", "256MB")
+DWH_TEMP_BUFFERS = os.environ.get("DWH_TEMP_BUFFERS", "512MB")
 
 # Batch written by the scheduled generate_sources run unless a Param says otherwise.
 DEFAULT_BATCH = os.environ.get("DEFAULT_BATCH", "daily")

@@ -46,6 +46,12 @@ def connect(conn_id: str = config.DWH_CONN_ID):
 
     conn = PostgresHook(postgres_conn_id=conn_id).get_conn()
     try:
+        with conn.cursor() as cur:
+            # Bulk statements sort, hash and stage in temp tables: give them memory (session-level only).
+            cur.execute(
+                "select set_config('work_mem', %s, false), set_config('temp_buffers', %s, false)",
+                (config.DWH_WORK_MEM, config.DWH_TEMP_BUFFERS),
+            )
         yield conn
         conn.commit()
     except BaseException:

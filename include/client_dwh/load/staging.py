@@ -78,18 +78,11 @@ def _stage_file(conn, entity, data: bytes, part: dict[str, Any]) -> dict[str, in
     }
     try:
         with conn.transaction():  # a savepoint: a malformed line aborts only this attempt
-            run_sql(conn, "staging/load_entity_file.sql", params, entity=entity, safe_parse=False)
+            cursor = run_sql(conn, "staging/load_entity_file.sql", params, entity=entity, safe_parse=False)
     except psycopg.DataError:  # SQLSTATE class 22: some line is not valid JSON
-        run_sql(conn, "staging/load_entity_file.sql", params, entity=entity, safe_parse=True)
-    ((read, quarantined),) = query(
-        conn, "select count(*), count(*) filter (where reason is not null) from checked_lines"
-    )
-    ((staged,),) = query(
-        conn,
-        f"select count(*) from {entity.staging_table} where batch_id = %(b)s and part_no = %(p)s",
-        {"b": part["batch"], "p": part["part"]},
-    )
-    query(conn, "drop table raw_lines, checked_lines")
+        cursor = run_sql(conn, "staging/load_entity_file.sql", params, entity=entity, safe_parse=True)
+    read, quarantined, staged = cursor.fetchone()
+    query(conn, "drop table raw_lines")
     stats = {
         "read": read,
         "staged": staged,

@@ -10,7 +10,7 @@ select distinct on (natural_key)
         when meta.try_date(s.record ->> 'issue_date') is null
             then 'impossible issue_date ' || coalesce(s.record ->> 'issue_date', 'null')
         when not exists (select 1 from core.clients c
-                         where c.client_id = meta.try_numeric(s.record ->> 'client_id') and c.is_current)
+                         where c.client_id = meta.try_bigint(s.record ->> 'client_id') and c.is_current)
             then 'loan for unknown client ' || (s.record ->> 'client_id')
     end as reason
 from staging.loans as s

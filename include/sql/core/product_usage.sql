@@ -15,7 +15,7 @@ select distinct on (s.natural_key)
         when s.record ->> 'amount' is not null and meta.try_numeric(s.record ->> 'amount') is null
             then 'non-numeric amount ' || (s.record ->> 'amount')
         when not exists (select 1 from core.clients c
-                         where c.client_id = meta.try_numeric(s.record ->> 'client_id') and c.is_current)
+                         where c.client_id = meta.try_bigint(s.record ->> 'client_id') and c.is_current)
             then 'usage by unknown client ' || (s.record ->> 'client_id')
         when not exists (select 1 from core.products pr where pr.product_id = s.record ->> 'product_id')
             then 'usage of unknown product ' || (s.record ->> 'product_id')

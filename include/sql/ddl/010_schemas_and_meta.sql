@@ -47,13 +47,14 @@ create table if not exists meta.mart_refresh (
     row_count     bigint
 );
 
--- Casts that return null instead of failing (meta.try_jsonb, meta.try_date, meta.try_numeric), on
+-- Casts that return null instead of failing (meta.try_jsonb, try_date, try_timestamp, try_numeric,
+-- try_bigint), on
 -- PostgreSQL 15 (no pg_input_is_valid: an exception block) and, faster, on 16 and later.
 do $$
 declare
     target text;
 begin
-    foreach target in array array['jsonb', 'date', 'numeric'] loop
+    foreach target in array array['jsonb', 'date', 'timestamp', 'numeric', 'bigint'] loop
         -- STABLE like pg_input_is_valid, so the planner inlines it into the calling query (fast). An
         -- IMMUTABLE one would run as a separate plan whose constant-folded cast fails before the check.
         if current_setting('server_version_num')::int >= 160000 then

@@ -23,20 +23,7 @@ create table if not exists core.product_usage (
 create index if not exists product_usage_client_idx on core.product_usage (client_id, product_id);
 comment on table core.product_usage is 'Product-usage events per client (open, use, payment); a product counts as used once however many events it has.';
 
--- A timestamp cast that returns null instead of failing, like meta.try_date in 010.
-do $$
-begin
-    if current_setting('server_version_num')::int >= 160000 then
-        create or replace function meta.try_timestamp(value text) returns timestamp language plpgsql immutable
-        parallel safe as
-        'begin if pg_input_is_valid(value, ''timestamp'') then return value::timestamp; end if; return null; end';
-    else
-        create or replace function meta.try_timestamp(value text) returns timestamp language plpgsql immutable
-        parallel safe as
-        'begin return value::timestamp; exception when others then return null; end';
-    end if;
-end
-$$;
+-- meta.try_timestamp (a cast that returns null instead of failing) is created in 010.
 
 create table if not exists core.retail_lines (
     line_id               text primary key,  -- <source>:<row number in the export>

@@ -1,44 +1,50 @@
--- Stage one landed file already copied into temp table raw_lines(line_no, line).
--- Bad lines go to meta.quarantine with the reason; good ones are inserted unless an identical
--- record is already staged. Runs inside the part's transaction. The required fields and their JSON
--- types come from the entity registry (structure), the part's identity as bind parameters (values).
-create temp table checked_lines as
-select
-    p.line_no,
-    p.line,
-    p.record,
-    case
-        when p.line is null or btrim(p.line) = '' then 'empty line'
-        when p.record is null then 'malformed JSON'
-        when jsonb_typeof(p.record) <> 'object' then 'not a JSON object'
-        else nullif(concat_ws('; '
-            {%- for field, type in entity.required.items() %},
-            case
-                when coalesce(p.record -> '{{ field }}', 'null') = 'null' then 'missing key field {{ field }}'
-                when jsonb_typeof(p.record -> '{{ field }}') <> '{{ type }}'
-                    then 'wrong type for {{ field }}: expected {{ type }}, got ' || jsonb_typeof(p.record -> '{{ field }}')
-            end
-            {%- endfor %}
-        ), '')
-    end as reason
-from (
-    -- parse: a plain cast when the whole file is valid JSON (the usual case), a safe cast otherwise
-    select line_no, line, {{ 'meta.try_jsonb(line)' if safe_parse else 'line::jsonb' }} as record
-    from raw_lines
-) as p;
-
-insert into meta.quarantine (layer, entity, batch_id, part_no, source_file, line_no, reason, raw)
-select 'staging', %(entity)s, %(batch_id)s, %(part_no)s, %(source_file)s, line_no, reason, line
-from checked_lines
-where reason is not null
-on conflict do nothing;
-
-insert into {{ entity.staging_table }} (natural_key, record_hash, record, batch_id, part_no, source_file, line_no)
-select
-    {% for field in entity.key %}(record ->> '{{ field }}'){{ " || '|' || " if not loop.last }}{% endfor %},
-    md5(record::text),
-    record,
-    %(batch_id)s, %(part_no)s, %(source_file)s, line_no
-from checked_lines
-where reason is null
-on conflict (natural_key, record_hash) do nothing;
+-- Stage one landed file already copied into temp table raw_lines(line_no, line), in one statement:
+-- bad lines go to meta.quarantine with the reason, good ones into staging unless an identical record
+-- is already staged; returns (read, quarantined, staged). Runs inside the part's transaction.
+-- The required fields and their JSON types come from the entity registry (structure); the part's
+-- identity comes in as bind parameters (values).
+with checked as materialized (
+    select
+        p.line_no,
+        p.line,
+        p.record,
+        case
+            when p.line is null or btrim(p.line) = '' then 'empty line'
+            when p.record is null then 'malformed JSON'
+            when jsonb_typeof(p.record) <> 'object' then 'not a JSON object'
+            else nullif(concat_ws('; '
+                {%- for field, type in entity.required.items() %},
+                case
+                    when coalesce(p.record -> '{{ field }}', 'null') = 'null' then 'missing key field {{ field }}'
+                    when jsonb_typeof(p.record -> '{{ field }}') <> '{{ type }}'
+                        then 'wrong type for {{ field }}: expected {{ type }}, got ' || jsonb_typeof(p.record -> '{{ field }}')
+                end
+                {%- endfor %}
+            ), '')
+        end as reason
+    from (
+        -- parse: a plain cast when the whole file is valid JSON (the usual case), a safe cast otherwise
+        select line_no, line, {{ 'meta.try_jsonb(line)' if safe_parse else 'line::jsonb' }} as record
+        from raw_lines
+        offset 0  -- an optimisation fence: parse each line once, not once per reference to record
+    ) as p
+), quarantined as (
+    insert into meta.quarantine (layer, entity, batch_id, part_no, source_file, line_no, reason, raw)
+    select 'staging', %(entity)s, %(batch_id)s, %(part_no)s, %(source_file)s, line_no, reason, line
+    from checked
+    where reason is not null
+    on conflict do nothing
+    returning 1
+), staged as (
+    insert into {{ entity.staging_table }} (natural_key, record_hash, record, batch_id, part_no, source_file, line_no)
+    select
+        {% for field in entity.key %}(record ->> '{{ field }}'){{ " || '|' || " if not loop.last }}{% endfor %},
+        md5(record::text),
+        record,
+        %(batch_id)s, %(part_no)s, %(source_file)s, line_no
+    from checked
+    where reason is null
+    on conflict (natural_key, record_hash) do nothing
+    returning 1
+)
+select (select count(*) from checked), (select count(*) from quarantined), (select count(*) from staged);
