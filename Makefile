@@ -13,6 +13,8 @@ export AIRFLOW_HOME ?= $(CURDIR)/data/airflow
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
+# airflow standalone starts its components as `airflow ...` subprocesses: the venv must be on PATH.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: install run test pipeline bench lint format warehouse-start warehouse-stop clean
 
