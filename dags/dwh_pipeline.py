@@ -12,6 +12,10 @@ Waits for landed partitions the warehouse has not processed, then, for each part
 4. **build_marts** → **check_marts** (data-quality gate) → **publish_marts**: marts are rebuilt into
    `mart_next`, checked, and only then swapped into `mart`; a failed check keeps yesterday's marts.
    Besides the loan marts: client segments by products used, and RFM segments of online-retail customers.
+5. **map_client_portraits** (after build_core, beside the marts) — maps new or changed fuel-station
+   clients to the portraits of `include/portraits.json` (everyone when the model, the catalogue or the
+   **Portrait threshold** changed) into `mart.client_portraits` and `mart.portrait_distribution`; its
+   XCom is a short quality report (clients per portrait, unassigned share, mean confidence, re-mapped).
 
 Re-running any task or the whole DAG for the same parts changes nothing (`meta.partitions` registry).
 """
@@ -24,7 +28,9 @@ from airflow.providers.common.sql.operators.sql import SQLCheckOperator
 from airflow.sdk import DAG, Param, chain
 
 from client_dwh import config
+from client_dwh.assets import WAREHOUSE_MARTS
 from client_dwh.operators.partition_sensor import PendingPartitionSensor
+from client_dwh.operators.portrait_operators import MapClientPortraitsOperator
 from client_dwh.operators.warehouse_operators import (
     BuildCoreOperator,
     BuildMartsOperator,
@@ -32,8 +38,10 @@ from client_dwh.operators.warehouse_operators import (
     LoadPartitionsOperator,
     PublishMartsOperator,
 )
+from client_dwh.portraits.threshold import DEFAULT_THRESHOLD, MAX_THRESHOLD, MIN_THRESHOLD
 
-AS_OF = "{{ params.as_of_date or ds }}"
+# Manual runs triggered without a logical date have no ds: fall back to the day the run was made for.
+AS_OF = "{{ params.as_of_date or ds or dag_run.run_after.strftime('%Y-%m-%d') }}"
 
 with DAG(
     dag_id="dwh_pipeline",
@@ -84,6 +92,15 @@ with DAG(
             title="As-of date for RFM",
             description="Recency is counted to this date. Empty: the day after each source's last invoice.",
         ),
+        "portrait_threshold": Param(
+            DEFAULT_THRESHOLD,
+            type="number",
+            minimum=MIN_THRESHOLD,
+            maximum=MAX_THRESHOLD,
+            title="Portrait threshold",
+            description="Clients farther than this from every portrait prototype (in population standard "
+            "deviations) stay unassigned. Changing it re-maps every client.",
+        ),
     },
 ) as dag:
     ensure_schema = EnsureWarehouseSchemaOperator(task_id="ensure_warehouse_schema")
@@ -113,7 +130,17 @@ with DAG(
         retries=0,
     )
 
-    publish_marts = PublishMartsOperator(task_id="publish_marts", parts=wait_for_partitions.output)
+    publish_marts = PublishMartsOperator(
+        task_id="publish_marts", parts=wait_for_partitions.output, outlets=[WAREHOUSE_MARTS]
+    )
+
+    map_client_portraits = MapClientPortraitsOperator(
+        task_id="map_client_portraits",
+        parts=wait_for_partitions.output,
+        threshold="{{ params.portrait_threshold }}",
+    )
+
+    build_core >> map_client_portraits
 
     chain(
         ensure_schema,

@@ -63,7 +63,7 @@ with DAG(
 ) as dag:
 
     @task(task_display_name="Generate and land partitions")
-    def generate_and_land_partitions(params=None, ds=None, ds_nodash=None) -> list[dict]:
+    def generate_and_land_partitions(params=None, ds=None, dag_run=None) -> list[dict]:
         """Land every part of the batch; XCom gets each part's manifest (counts and checksums)."""
         from pathlib import Path
 
@@ -82,13 +82,15 @@ with DAG(
             manifests = import_online_retail(path, batch=params["batch"] or f"retail-{source_name(path)}")
             return [{"batch": m["batch"], "part": m["part"], "files": m["files"]} for m in manifests]
 
+        # A manual run triggered without a logical date has no ds: use the day it was made for.
+        as_of = dt.date.fromisoformat(ds) if ds else dag_run.run_after.date()
         manifests = generate_and_land(
             clients=params["clients"],
             parts=params["parts"],
             seed=params["seed"],
-            batch=params["batch"] or ds_nodash,
+            batch=params["batch"] or f"{as_of:%Y%m%d}",
             cumulative=params["cumulative"],
-            as_of=dt.date.fromisoformat(ds),
+            as_of=as_of,
         )
         return [{"batch": m["batch"], "part": m["part"], "files": m["files"]} for m in manifests]
 

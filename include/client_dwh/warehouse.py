@@ -52,6 +52,7 @@ def connect(conn_id: str = config.DWH_CONN_ID):
                 "select set_config('work_mem', %s, false), set_config('temp_buffers', %s, false)",
                 (config.DWH_WORK_MEM, config.DWH_TEMP_BUFFERS),
             )
+        conn.commit()  # leave the connection idle, so callers can still set read_only etc.
         yield conn
         conn.commit()
     except BaseException:
