@@ -4,6 +4,9 @@ generate   land synthetic partitions      (python -m client_dwh generate --clien
 warehouse  start/stop the embedded PostgreSQL, or print the warehouse URI
 pipeline   generate, then run dwh_pipeline over every landed part with dag.test() and print a summary
 import-retail  land an online-retail export (CSV or CSV.GZ)   (python -m client_dwh import-retail PATH)
+map-portraits  map a CSV of clients to portraits  (python -m client_dwh map-portraits IN.csv OUT.csv)
+import-partners  land a partner catalogue (text format)     (python -m client_dwh import-partners CATALOGUE.txt)
+import-crm     clean and land a CRM client export (CSV)     (python -m client_dwh import-crm CRM.csv)
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--clients", type=int, default=1000)
     gen.add_argument("--parts", type=int, default=5)
     gen.add_argument("--seed", type=int, default=42)
-    gen.add_argument("--batch", default=None, help="default: synthetic-s<seed>-<yyyymmdd>: one export per day")
+    gen.add_argument(
+        "--batch", default=None, help="default: synthetic-s<seed>-<yyyymmdd>: one export per day"
+    )
     gen.add_argument("--delta", action="store_true", help="delta parts instead of cumulative ones")
     gen.add_argument("--as-of", type=dt.date.fromisoformat, default=None, help="default: today")
     gen.add_argument("--out", default=None, help="landing zone (default: $LANDING_DIR)")
@@ -49,6 +54,23 @@ def main(argv: list[str] | None = None) -> int:
     retail.add_argument("--source", default=None, help="default: the file name without .csv/.gz")
     retail.add_argument("--rows-per-part", type=int, default=200_000)
     retail.add_argument("--out", default=None, help="landing zone (default: $LANDING_DIR)")
+
+    partners = sub.add_parser(
+        "import-partners", help="land a partner catalogue text file as partner_services"
+    )
+    partners.add_argument("path", help="catalogue text: organisation blocks with one service per line")
+    partners.add_argument("--batch", default=None, help="default: partners-<file name>")
+    partners.add_argument("--out", default=None, help="landing zone (default: $LANDING_DIR)")
+
+    crm = sub.add_parser("import-crm", help="clean a CRM export and land it as crm_clients")
+    crm.add_argument("path", help="CSV with full_name, phone, email (aliases accepted), crm_id, updated_at")
+    crm.add_argument("--batch", default=None, help="default: crm-<file name>")
+    crm.add_argument("--out", default=None, help="landing zone (default: $LANDING_DIR)")
+
+    portraits = sub.add_parser("map-portraits", help="map a CSV of clients to portraits (bad rows reported)")
+    portraits.add_argument("input", help="CSV with client_id and the features of include/portraits.json")
+    portraits.add_argument("output", help="mapped CSV: the input columns plus portrait_id, ..., error")
+    portraits.add_argument("--threshold", type=float, default=None, help="default: the calibrated one")
 
     args = parser.parse_args(argv)
     if args.command == "generate":
@@ -93,6 +115,35 @@ def main(argv: list[str] | None = None) -> int:
                     {"batch": m["batch"], "part": m["part"], "rows": m["files"]["retail_purchases"]["rows"]}
                 )
             )
+        return 0
+    if args.command in ("import-partners", "import-crm"):
+        from client_dwh.partner_import import import_crm_export, import_partner_catalogue
+
+        land = import_partner_catalogue if args.command == "import-partners" else import_crm_export
+        m = land(args.path, batch=args.batch, landing_url=args.out)
+        summary = {
+            "batch": m["batch"],
+            "part": m["part"],
+            "rows": {k: v["rows"] for k, v in m["files"].items()},
+        }
+        for key in ("crm_cleaning", "parse_problems"):
+            if key in m:
+                summary[key] = m[key]
+        print(json.dumps(summary, ensure_ascii=False))
+        return 0
+    if args.command == "map-portraits":
+        from client_dwh import config
+        from client_dwh.portraits.catalogue import load_portraits
+        from client_dwh.portraits.threshold import DEFAULT_THRESHOLD
+        from client_dwh.portraits.upload import map_csv
+
+        threshold = DEFAULT_THRESHOLD if args.threshold is None else args.threshold
+        try:
+            result = map_csv(args.input, args.output, load_portraits(config.PORTRAITS_FILE), threshold)
+        except ValueError as error:  # UploadError (file unusable) or a threshold <= 0
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        print(json.dumps(result, ensure_ascii=False))
         return 0
     if args.command == "pipeline":
         from client_dwh.headless import run_pipeline

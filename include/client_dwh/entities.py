@@ -46,5 +46,31 @@ ENTITIES: dict[str, Entity] = {
             ("line_id",),
             {"line_id": "string", "source": "string", "InvoiceNo": "string", "InvoiceDate": "string"},
         ),
+        # Partner catalogue rows parsed from the partners' text file; service_id hashes partner + service.
+        Entity(
+            "partner_services",
+            ("service_id",),
+            {"service_id": "string", "partner_name": "string", "service_name": "string"},
+        ),
+        Entity(
+            "service_interactions",
+            ("interaction_id",),
+            {
+                "interaction_id": "number",
+                "client_id": "number",
+                "service_id": "string",
+                "interacted_at": "string",
+            },
+        ),
+        # A cleaned CRM export. Rows the cleaning rejected land too (key "rejected:<source>:<row>", with
+        # rejected_reason), so core quarantines them and meta.quarantine reconciles with the import.
+        Entity("crm_clients", ("client_key",), {"client_key": "string", "source": "string"}),
+        # Fuel-station loyalty clients (a bank client's id) and their visits; features are derived in core.
+        Entity("station_clients", ("client_id",), {"client_id": "number", "distance_km": "number"}),
+        Entity(
+            "station_visits",
+            ("visit_id",),
+            {"visit_id": "number", "client_id": "number", "visited_at": "string", "amount": "number"},
+        ),
     )
 }

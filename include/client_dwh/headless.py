@@ -10,7 +10,7 @@ import logging
 
 log = logging.getLogger(__name__)
 
-PIPELINE_DAGS = ("dwh_pipeline",)
+PIPELINE_DAGS = ("dwh_pipeline", "recommend_services")
 
 
 def get_dag(dag_id: str):
@@ -27,11 +27,13 @@ def get_dag(dag_id: str):
 def run_dag(dag_id: str, conf: dict | None = None, logical_date: dt.datetime | None = None) -> str:
     """``dag.test()`` one DAG; return the run's final state ('success' or 'failed')."""
     dag = get_dag(dag_id)
-    run = dag.test(run_conf=conf or {}, logical_date=logical_date)
+    # An explicit None would make a run without a logical date ("ds" undefined); unset means "now".
+    run = dag.test(run_conf=conf or {}, **({"logical_date": logical_date} if logical_date else {}))
     return str(run.state)
 
 
 def summary(conn_id: str = "dwh") -> dict:
+    from client_dwh.recommend.warehouse import latest_metrics
     from client_dwh.warehouse import connect, query
 
     with connect(conn_id) as conn:
@@ -65,6 +67,18 @@ def summary(conn_id: str = "dwh") -> dict:
                 """select source, coalesce(rfm_exclusion_reason, '(counts for RFM)'), count(*)
                    from core.retail_lines group by 1, 2 order by 1, 3 desc""",
             ),
+            "recommender metrics of the latest run (variant, k, P@k, R@k, MAP@k, NDCG@k, coverage, clients)": (
+                latest_metrics(conn)
+            ),
+            "A/B test of the latest run (arm, model variant, clients, responses, conversion %, uplift pp, p)": query(
+                conn,
+                """select variant, model_variant, clients, responses, round(conversion_pct::numeric, 2),
+                          round(uplift_pct_points::numeric, 2), round(p_value::numeric, 4)
+                   from mart.ab_test_results
+                   where model_run_id = (select model_run_id from mart.recommender_metrics
+                                         order by trained_at desc limit 1)
+                   order by variant""",
+            ),
         }
     return {"rows": counts, "rejects": rejects, "segments": segments}
 
@@ -77,6 +91,8 @@ def run_pipeline(*, clients: int, parts: int, seed: int, batch: str, cumulative:
     states["dwh_pipeline"] = run_dag(
         "dwh_pipeline", {"batch": batch, "max_parts": 10000, "wait_timeout_seconds": 0}
     )
+    # Asset-scheduled after the marts refresh; dag.test() has no scheduler, so run it explicitly.
+    states["recommend_services"] = run_dag("recommend_services")
     result = summary()
     print("\nRows per table:")
     for name, count in result["rows"].items():

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
 
 MANIFEST = "_manifest.json"
+# Per batch, files that belong to no part (e.g. the synthetic station clients' true portraits, for
+# benchmarks); list_landed_parts never reads it (not a part-NNNN folder).
+GROUND_TRUTH_DIR = "_ground_truth"
 PART_DIR = re.compile(r"^part-(\d{4,})$")
 BATCH_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 

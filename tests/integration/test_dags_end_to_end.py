@@ -37,6 +37,8 @@ def test_generate_then_pipeline_loads_every_part_once(warehouse, cumulative):
     assert first["core.clients"] >= 120
     assert warehouse.execute("select count(*) from core.clients where is_current").fetchone()[0] == 120
     assert first["mart.overdue_by_month"] > 0
+    portraits = warehouse.execute("select count(*) from mart.client_portraits").fetchone()[0]
+    assert portraits == warehouse.execute("select count(*) from core.station_clients").fetchone()[0] > 0
     parts = warehouse.execute(
         "select rows_read, rows_staged + rows_unchanged + rows_quarantined from meta.partitions"
     ).fetchall()

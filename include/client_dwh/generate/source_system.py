@@ -17,16 +17,25 @@ import pandas as pd
 
 from client_dwh.generate.clients import change_some_clients, generate_clients
 from client_dwh.generate.loans import generate_loans, generate_payments
+from client_dwh.generate.partners import generate_partner_services, generate_service_interactions
 from client_dwh.generate.products import generate_product_usage, generate_products
 from client_dwh.generate.retail import generate_retail_purchases
+from client_dwh.generate.stations import generate_station_system
 
 CHANGED_CLIENTS_SHARE = 0.02
-REFERENCE_ENTITIES = ("products",)  # small catalogues every part carries whole
+REFERENCE_ENTITIES = ("products", "partner_services")  # small catalogues every part carries whole
 EVERY_PART = -1
 
 
 def generate_source_system(n_clients: int, seed: int, as_of: dt.date) -> dict[str, pd.DataFrame]:
-    """Every entity as a data frame; same arguments, same frames.
+    """Every entity as a data frame; same arguments, same frames (see ``generate_source_system_and_truth``)."""
+    return generate_source_system_and_truth(n_clients, seed, as_of)[0]
+
+
+def generate_source_system_and_truth(
+    n_clients: int, seed: int, as_of: dt.date
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """Every entity as a data frame, and the station clients' true portraits (never exported with a part).
 
     The world is anchored to the first day of ``as_of``'s month and only what happened by ``as_of`` is
     visible, so the daily exports of one month describe the same clients and loans, each day showing a
@@ -37,9 +46,15 @@ def generate_source_system(n_clients: int, seed: int, as_of: dt.date) -> dict[st
     clients = generate_clients(n_clients, rng, anchor)
     loans = generate_loans(clients, rng, anchor)
     payments = generate_payments(loans, rng, anchor, visible_until=as_of)
+    # Station clients move their birth date to the age their portrait drew; before product usage, which
+    # depends on age (loans and payments do not).
+    stations = generate_station_system(clients, np.random.default_rng([seed, 105]), anchor)
+    clients = stations.clients
     # Own streams for the newer entities, so adding them left the older entities' data unchanged.
     product_usage = generate_product_usage(clients, loans, np.random.default_rng([seed, 101]), anchor)
     retail = generate_retail_purchases(max(20, n_clients // 2), np.random.default_rng([seed, 102]), anchor)
+    services = generate_partner_services()
+    interactions = generate_service_interactions(clients, loans, product_usage, services, seed, as_of)
     return {
         "clients": clients,
         "loans": loans,
@@ -47,7 +62,11 @@ def generate_source_system(n_clients: int, seed: int, as_of: dt.date) -> dict[st
         "products": generate_products(),
         "product_usage": product_usage,
         "retail_purchases": retail,
-    }
+        "partner_services": services,
+        "service_interactions": interactions,
+        "station_clients": stations.station_clients,
+        "station_visits": stations.station_visits,
+    }, stations.ground_truth
 
 
 def split_into_parts(

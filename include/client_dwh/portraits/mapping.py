@@ -23,13 +23,11 @@ import pandas as pd
 from sklearn.preprocessing import StandardScaler
 
 from client_dwh.portraits.catalogue import UNASSIGNED, PortraitCatalogue
+from client_dwh.portraits.threshold import DEFAULT_THRESHOLD
 
 # Bump when the transform, distance or confidence definition changes: stored assignments and stored scaler
 # parameters of another version must not be mixed with this one.
 MODEL_VERSION = "portrait-nearest-prototype-1.0"
-# Calibrated with the default generator noise on 200 000 clients (seed 7): 99.9 % of portrait-drawn clients
-# map to their true portrait within it and 99.9 % of outliers lie beyond it (``bench.calibrate_threshold``).
-DEFAULT_THRESHOLD = 1.6
 FITTED_ON_POPULATION = "population"
 FITTED_ON_CATALOGUE = "catalogue_prototypes"
 ASSIGNMENT_COLUMNS = (

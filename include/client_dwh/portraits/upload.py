@@ -179,3 +179,40 @@ def map_csv(
         "scaler_fitted_on": fitted_on,
         "threshold": fitted_mapper.threshold if fitted_mapper is not None else threshold,
     }
+
+
+def map_uploaded_csv(
+    input_url: str,
+    output_url: str | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    *,
+    catalogue: PortraitCatalogue | None = None,
+    conn_id: str | None = None,
+) -> dict[str, Any]:
+    """``map_csv`` for files anywhere ``ObjectStoragePath`` reaches (a local path, file://, s3://, ...).
+
+    The input is copied to a local temporary file, mapped, and the result written to ``output_url``
+    (default: ``<input stem>.portraits.csv`` beside the input). Returns ``map_csv``'s counts plus both paths.
+    """
+    import tempfile
+
+    from airflow.sdk import ObjectStoragePath
+
+    from client_dwh.portraits.catalogue import load_portraits
+
+    def storage_path(url: str) -> ObjectStoragePath:
+        if "://" not in url:
+            url = "file://" + str(Path(url).expanduser().resolve())
+        return ObjectStoragePath(url, conn_id=conn_id)
+
+    source = storage_path(input_url)
+    if not source.is_file():
+        raise UploadError(f"{input_url}: no such file")
+    target = storage_path(output_url) if output_url else source.parent / f"{source.stem}.portraits.csv"
+    with tempfile.TemporaryDirectory(prefix="map_uploaded_") as folder:
+        local_in, local_out = Path(folder) / "input.csv", Path(folder) / "output.csv"
+        local_in.write_bytes(source.read_bytes())
+        result = map_csv(local_in, local_out, catalogue or load_portraits(), threshold)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(local_out.read_bytes())
+    return {"input": str(source), "output": str(target), **result}

@@ -21,6 +21,11 @@ CORE_STEPS = (
     ("payments", "core/instalments.sql"),
     ("product_usage", "core/product_usage.sql"),  # needs its client and product
     ("retail_purchases", "core/retail_lines.sql"),
+    ("partner_services", "core/partner_services.sql"),
+    ("service_interactions", "core/service_interactions.sql"),  # needs its client and service
+    ("crm_clients", "core/crm_clients.sql"),
+    ("station_clients", "core/station_clients.sql"),  # needs its bank client
+    ("station_visits", "core/station_visits.sql"),  # needs its station client
 )
 
 

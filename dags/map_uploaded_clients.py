@@ -1,0 +1,79 @@
+"""
+### map_uploaded_clients — map an analyst's CSV of clients to portraits (manual trigger)
+
+Reads **Input CSV** (a path on the worker, or any object-storage URL such as `s3://bucket/in.csv`), maps
+every valid row to the nearest portrait of `include/portraits.json` (or `unassigned` when none is close
+enough, see **Threshold**) and writes the result to **Output CSV** (default: `<input>.portraits.csv`
+beside the input). Separators `;` `,` or tab, decimal commas and header variations are accepted.
+
+Bad rows are reported, never dropped: they stay in the output with an empty `portrait_id` and an `error`
+column saying why, and the task's XCom counts rows read, mapped, rejected (per check) and unassigned.
+The same mapping runs from the command line: `python -m client_dwh map-portraits IN.csv OUT.csv`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from airflow.sdk import DAG, Param, task
+
+from client_dwh.portraits.threshold import DEFAULT_THRESHOLD, MAX_THRESHOLD, MIN_THRESHOLD
+
+log = logging.getLogger(__name__)
+
+with DAG(
+    dag_id="map_uploaded_clients",
+    dag_display_name="Map uploaded clients to portraits",
+    doc_md=__doc__,
+    schedule=None,
+    start_date=dt.datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    tags=["client-analytics", "portraits", "upload"],
+    default_args={"retries": 1, "retry_delay": dt.timedelta(minutes=1), "owner": "data-platform"},
+    params={
+        "input_path": Param(
+            type="string",
+            minLength=1,
+            title="Input CSV",
+            description="Path on the worker or object-storage URL of the clients' CSV (client_id + features).",
+        ),
+        "output_path": Param(
+            None,
+            type=["null", "string"],
+            title="Output CSV",
+            description="Where to write the mapped CSV. Empty: <input>.portraits.csv beside the input.",
+        ),
+        "threshold": Param(
+            DEFAULT_THRESHOLD,
+            type="number",
+            minimum=MIN_THRESHOLD,
+            maximum=MAX_THRESHOLD,
+            title="Threshold",
+            description="Clients farther than this from every portrait stay unassigned.",
+        ),
+    },
+) as dag:
+
+    @task(task_display_name="Map the uploaded CSV")
+    def map_uploaded_file(params=None) -> dict:
+        """XCom: counts (rows read, mapped, rejected per check, unassigned, per portrait) and both paths."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from client_dwh.portraits.upload import UploadError, map_uploaded_csv
+
+        try:
+            result = map_uploaded_csv(
+                params["input_path"], params["output_path"] or None, float(params["threshold"])
+            )
+        except UploadError as error:  # a wrong file will not get better on retry
+            raise AirflowFailException(str(error)) from error
+        log.info(
+            "%d rows read: %d mapped (%d unassigned), %d rejected %s; written to %s",
+            result["rows_read"], result["rows_mapped"], result["rows_unassigned"],
+            result["rows_rejected"], result["rejections_by_check"], result["output"],
+        )  # fmt: skip
+        return result
+
+    map_uploaded_file()

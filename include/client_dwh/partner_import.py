@@ -1,0 +1,105 @@
+"""Land the partners' catalogue text and a CRM client export as parts, like any other source.
+
+The catalogue is parsed into ``partner_services`` rows (lines the parser could not use are listed in
+the manifest and the log). The CRM export is cleaned with ``clean_crm_clients``: clean rows land as
+``crm_clients``, and so do the rejected rows, marked with ``rejected_reason``, so that core puts them
+in ``meta.quarantine`` with their reason and the counts reconcile in the warehouse, not only here.
+Importing the same file into the same batch again leaves the landed part untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+from client_dwh.landing import MANIFEST, frame_to_jsonl, landing_root, part_name, write_partition
+
+log = logging.getLogger(__name__)
+
+
+def batch_name(prefix: str, path: str | Path) -> str:
+    """``crm-<file name>``: the default batch of an imported file."""
+    stem = Path(path).name.split(".")[0]
+    return f"{prefix}-{re.sub(r'[^A-Za-z0-9_.-]', '_', stem)[:48] or 'file'}"
+
+
+def import_partner_catalogue(
+    path: str | Path, batch: str | None = None, landing_url: str | None = None
+) -> dict[str, Any]:
+    """Parse the catalogue text at ``path`` and land it as one ``partner_services`` part; return the manifest."""
+    from client_dwh.recommend.catalogue import parse_partner_catalogue
+
+    path = _existing_file(path, "partner catalogue")
+    services, problems = parse_partner_catalogue(path.read_text(encoding="utf-8-sig"))
+    if services.empty:
+        raise ValueError(f"{path}: no services found in the catalogue ({len(problems)} problem lines)")
+    for line_no, reason in problems:
+        log.warning("%s:%d: %s", path.name, line_no, reason)
+    extra = {"source_file": path.name, "parse_problems": [{"line": n, "reason": r} for n, r in problems]}
+    manifest = _land_once(
+        batch or batch_name("partners", path), {"partner_services": services}, extra, landing_url
+    )
+    log.info("landed %d partner services from %s (%d problem lines)", len(services), path.name, len(problems))
+    return manifest
+
+
+def import_crm_export(
+    path: str | Path, batch: str | None = None, landing_url: str | None = None, source: str | None = None
+) -> dict[str, Any]:
+    """Clean the CRM CSV at ``path`` and land clean and rejected rows as one ``crm_clients`` part.
+
+    The manifest's ``crm_cleaning`` holds ``rows_in = clean + merged_away + quarantined``.
+    """
+    import pandas as pd
+
+    from client_dwh.recommend.crm import clean_crm_clients
+
+    path = _existing_file(path, "CRM export")
+    source = source or Path(path).name.split(".")[0]
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    clean, quarantine, stats = clean_crm_clients(raw)
+    if not stats.reconciles:  # pragma: no cover - clean_crm_clients guarantees it
+        raise AssertionError(f"CRM cleaning does not reconcile: {stats}")
+    log.info(
+        "CRM %s: rows_in=%d = clean %d + merged_away %d + quarantined %d; reasons %s",
+        path.name, stats.rows_in, stats.clean, stats.merged_away, stats.quarantined, stats.quarantine_reasons,
+    )  # fmt: skip
+
+    clean = clean.assign(source=source)
+    if "updated_at" in clean:
+        clean["updated_at"] = clean["updated_at"].dt.strftime("%Y-%m-%dT%H:%M:%S")
+    rejected = quarantine.rename(columns={"reason": "rejected_reason"}).assign(source=source)
+    rejected.insert(0, "client_key", [f"rejected:{source}:{row}" for row in rejected["source_row"]])
+    rows = pd.concat([clean, rejected], ignore_index=True)
+    for column in ("source_row", "merged_rows"):  # NaN in rejected rows must not make them floats
+        rows[column] = rows[column].astype("Int64")
+    rows = rows.astype(object).where(rows.notna(), None)
+    extra = {"source_file": path.name, "crm_cleaning": stats.as_dict()}
+    return _land_once(batch or batch_name("crm", path), {"crm_clients": rows}, extra, landing_url)
+
+
+def _existing_file(path: str | Path, what: str) -> Path:
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"{what} {path} does not exist or is not a file")
+    return path
+
+
+def _land_once(batch: str, frames: dict, extra: dict, landing_url: str | None) -> dict[str, Any]:
+    """Write part 1 of ``batch`` unless it already holds exactly these rows (then keep its manifest).
+
+    A re-written manifest would look like a changed part to the warehouse, which refuses those.
+    """
+    root = landing_root(landing_url)
+    manifest_path = root / batch / part_name(1) / MANIFEST
+    if manifest_path.exists():
+        manifest = json.loads(manifest_path.read_bytes())
+        same = {name: hashlib.sha256(frame_to_jsonl(f)).hexdigest() for name, f in frames.items()}
+        if {name: f["sha256"] for name, f in manifest.get("files", {}).items()} == same:
+            log.info("%s/%s already holds these rows; left as it is", batch, part_name(1))
+            return manifest
+    return write_partition(root, batch, 1, frames, extra)

@@ -1,0 +1,293 @@
+"""Map the warehouse's station clients to portraits: only new or changed clients, everyone when the model changes.
+
+Features come from ``core.station_client_features`` (derived from visits in SQL). The scaler is fitted on
+the whole client population and stored in ``meta.portrait_models``; later runs reuse it and map only clients
+whose ``features_hash`` differs from the one stored in ``mart.client_portraits`` (or who are not mapped
+yet). Everyone is re-mapped, with a freshly fitted scaler, when the model version, the content of
+portraits.json (its sha256) or the threshold changed, or the population grew or shrank by more than
+``POPULATION_DRIFT_SHARE`` since the fit - otherwise the stored spreads would no longer describe it.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from pathlib import Path
+from typing import Any
+
+from client_dwh import config
+from client_dwh.portraits.catalogue import UNASSIGNED, PortraitCatalogue, load_portraits
+from client_dwh.portraits.mapping import MODEL_VERSION, PortraitMapper
+from client_dwh.portraits.threshold import DEFAULT_THRESHOLD, MAX_THRESHOLD, MIN_THRESHOLD
+from client_dwh.portraits.upload import UNASSIGNED_NAME
+from client_dwh.warehouse import connect, query
+
+log = logging.getLogger(__name__)
+
+POPULATION_DRIFT_SHARE = 0.25
+PORTRAIT_MARTS = ("mart.client_portraits", "mart.portrait_distribution")
+MART_COLUMNS = (
+    "client_id",
+    "portrait_id",
+    "portrait_name",
+    "distance",
+    "confidence",
+    "second_portrait_id",
+    "model_version",
+    "catalogue_sha256",
+    "features_hash",
+)
+
+
+def map_client_portraits(
+    parts: list[dict] | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    conn_id: str = config.DWH_CONN_ID,
+    run_id: str | None = None,
+    *,
+    catalogue_path: str | Path | None = None,
+) -> dict[str, Any]:
+    """Upsert ``mart.client_portraits``, rebuild ``mart.portrait_distribution``; return a short report.
+
+    ``parts`` (the sensor's XCom) only names the last part in ``meta.mart_refresh``.
+    """
+    threshold = float(threshold)
+    if not MIN_THRESHOLD <= threshold <= MAX_THRESHOLD:
+        raise ValueError(f"threshold must be within [{MIN_THRESHOLD}, {MAX_THRESHOLD}], got {threshold}")
+    catalogue = load_portraits(catalogue_path or config.PORTRAITS_FILE)
+    with connect(conn_id) as conn:
+        query(conn, "select pg_advisory_xact_lock(hashtext('client_dwh.portraits'))")
+        # The view aggregates every visit: compute it once per run.
+        query(
+            conn,
+            """create temp table client_features on commit drop as
+               select * from core.station_client_features""",
+        )
+        ((population, incomplete),) = query(
+            conn,
+            f"""select count(*) filter (where {_complete()}), count(*) filter (where not ({_complete()}))
+                from client_features""",
+        )
+        stored = _latest_model(conn)
+        everyone_because = _why_remap_everyone(stored, catalogue, threshold, population)
+        if everyone_because:
+            features = _read_features(conn, catalogue, f"where {_complete()}")
+            mapper = PortraitMapper(catalogue, threshold)
+            # Too few clients to estimate spreads (a first tiny part): fall back to the prototypes' spread.
+            mapper = mapper.fit(features) if len(features) >= 2 else mapper.fit_to_catalogue()
+            _store_model(conn, mapper, population, run_id)
+            new = changed = 0
+        else:
+            mapper = PortraitMapper.from_dict(stored, catalogue)
+            features = _read_features(
+                conn,
+                catalogue,
+                f"""left join mart.client_portraits as p using (client_id)
+                    where {_complete("f")} and p.features_hash is distinct from f.features_hash""",
+                extra_columns=", (p.client_id is null) as is_new",
+            )
+            new = int(features["is_new"].sum()) if len(features) else 0
+            changed = len(features) - new
+
+        mapped = _upsert_assignments(conn, mapper, catalogue, features)
+        (removed,) = query(
+            conn,
+            """with gone as (delete from mart.client_portraits as p
+                             where not exists (select 1 from client_features as f
+                                               where f.client_id = p.client_id and """
+            + _complete("f")
+            + """) returning 1)
+               select count(*) from gone""",
+        )[0]
+        _rebuild_distribution(conn, catalogue)
+        _record_refresh(conn, run_id, parts)
+        report = _report(conn, catalogue, threshold)
+    report["remapped"] = {
+        "clients": mapped,
+        "everyone": bool(everyone_because),
+        "reasons": everyone_because or ([f"{new} new", f"{changed} with changed features"] if mapped else []),
+        "removed": removed,
+        "without_complete_features": incomplete,
+    }
+    log.info("portrait mapping: %s", format_mapping_report(report))
+    return report
+
+
+def _complete(alias: str | None = None) -> str:
+    """SQL condition: every feature is known (a client without a birth date has no age)."""
+    prefix = f"{alias}." if alias else ""
+    return f"{prefix}age is not null"
+
+
+def _latest_model(conn) -> dict[str, Any] | None:
+    rows = query(
+        conn,
+        """select scaler, model_version, catalogue_sha256, threshold, n_clients
+           from meta.portrait_models order by model_id desc limit 1""",
+    )
+    if not rows:
+        return None
+    scaler, model_version, catalogue_sha256, threshold, n_clients = rows[0]
+    return {
+        **scaler,
+        "model_version": model_version,
+        "catalogue_sha256": catalogue_sha256,
+        "threshold": threshold,
+        "n_clients": n_clients,
+    }
+
+
+def _why_remap_everyone(
+    stored: dict[str, Any] | None, catalogue: PortraitCatalogue, threshold: float, population: int
+) -> list[str]:
+    if stored is None:
+        return ["no fitted model stored yet"]
+    reasons = []
+    if stored["model_version"] != MODEL_VERSION:
+        reasons.append(f"model version changed ({stored['model_version']} -> {MODEL_VERSION})")
+    if stored["catalogue_sha256"] != catalogue.sha256:
+        reasons.append(
+            f"portraits.json changed (sha256 {stored['catalogue_sha256'][:12]} -> {catalogue.sha256[:12]})"
+        )
+    if list(stored.get("features", [])) != list(catalogue.features):
+        reasons.append("feature set changed")
+    if abs(stored["threshold"] - threshold) > 1e-12:
+        reasons.append(f"threshold changed ({stored['threshold']:g} -> {threshold:g})")
+    fitted_on = stored["n_clients"]
+    if abs(population - fitted_on) > POPULATION_DRIFT_SHARE * max(fitted_on, 1):
+        reasons.append(f"population changed from {fitted_on} to {population} clients since the scaler fit")
+    return reasons
+
+
+def _read_features(conn, catalogue: PortraitCatalogue, where: str, extra_columns: str = ""):
+    import pandas as pd
+
+    columns = ["client_id", *catalogue.features, "features_hash"]
+    select = ", ".join(f"f.{c}" for c in columns)
+    rows = query(conn, f"select {select}{extra_columns} from client_features as f {where}")
+    names = columns + (["is_new"] if extra_columns else [])
+    return pd.DataFrame(rows, columns=names)
+
+
+def _store_model(conn, mapper: PortraitMapper, population: int, run_id: str | None) -> None:
+    from psycopg.types.json import Jsonb
+
+    params = mapper.to_dict()
+    query(
+        conn,
+        """insert into meta.portrait_models (model_version, catalogue_sha256, threshold, scaler, n_clients,
+                                             fitted_by_run)
+           values (%(version)s, %(sha)s, %(threshold)s, %(scaler)s, %(n)s, %(run)s)""",
+        {
+            "version": params["model_version"],
+            "sha": params["catalogue_sha256"],
+            "threshold": params["threshold"],
+            "scaler": Jsonb(params),
+            "n": population,
+            "run": run_id,
+        },
+    )
+
+
+def _upsert_assignments(conn, mapper: PortraitMapper, catalogue: PortraitCatalogue, features) -> int:
+    """COPY the new assignments into a temp table, then one set-based upsert."""
+    if features.empty:
+        return 0
+    assignments = mapper.assign(features)
+    assignments["portrait_name"] = assignments["portrait_id"].map(
+        {**catalogue.names, UNASSIGNED: UNASSIGNED_NAME}
+    )
+    assignments["features_hash"] = features["features_hash"].to_numpy()
+    buffer = io.BytesIO()
+    assignments[list(MART_COLUMNS)].to_csv(buffer, index=False, header=False)
+    query(
+        conn,
+        f"""create temp table new_portraits on commit drop as
+            select {", ".join(MART_COLUMNS)} from mart.client_portraits with no data""",
+    )
+    copy_sql = f"copy new_portraits ({', '.join(MART_COLUMNS)}) from stdin with (format csv)"
+    with conn.cursor() as cur, cur.copy(copy_sql) as copy:
+        copy.write(buffer.getvalue())
+    updates = ", ".join(f"{c} = excluded.{c}" for c in (*MART_COLUMNS[1:], "mapped_at"))
+    query(
+        conn,
+        f"""insert into mart.client_portraits ({", ".join(MART_COLUMNS)}, mapped_at)
+            select {", ".join(MART_COLUMNS)}, now() from new_portraits
+            on conflict (client_id) do update set {updates}""",
+    )
+    return len(assignments)
+
+
+def _rebuild_distribution(conn, catalogue: PortraitCatalogue) -> None:
+    rows = [(p.id, p.name, p.advice, i) for i, p in enumerate(catalogue.portraits)]
+    rows.append((UNASSIGNED, UNASSIGNED_NAME, None, len(rows)))
+    query(
+        conn,
+        "create temp table catalogue_portraits (portrait_id text, portrait_name text, advice text, "
+        "sort_order int) on commit drop",
+    )
+    with conn.cursor() as cur, cur.copy("copy catalogue_portraits from stdin") as copy:
+        for row in rows:  # one row per portrait: a handful
+            copy.write_row(row)
+    # delete, not truncate: dashboards keep reading the old rows until this transaction commits.
+    query(conn, "delete from mart.portrait_distribution")
+    query(
+        conn,
+        """insert into mart.portrait_distribution (portrait_id, portrait_name, clients, share_pct,
+                                                   avg_confidence, advice)
+           select c.portrait_id, c.portrait_name, count(p.client_id),
+                  coalesce(round(100.0 * count(p.client_id) / nullif(t.total, 0), 2), 0),
+                  avg(p.confidence), c.advice
+           from catalogue_portraits as c
+           left join mart.client_portraits as p using (portrait_id)
+           cross join (select count(*) as total from mart.client_portraits) as t
+           group by c.portrait_id, c.portrait_name, c.advice, c.sort_order, t.total
+           order by c.sort_order""",
+    )
+
+
+def _record_refresh(conn, run_id: str | None, parts: list[dict] | None) -> None:
+    last = sorted(parts or [], key=lambda p: (p["batch"], p["part"]))[-1:] or [{}]
+    for mart in PORTRAIT_MARTS:
+        query(
+            conn,
+            f"""insert into meta.mart_refresh (mart, refreshed_at, dag_run_id, last_batch_id, last_part_no, row_count)
+                select %(mart)s, now(), %(run)s, %(batch)s, %(part)s, count(*) from {mart}
+                on conflict (mart) do update set refreshed_at = excluded.refreshed_at,
+                    dag_run_id = excluded.dag_run_id, last_batch_id = excluded.last_batch_id,
+                    last_part_no = excluded.last_part_no, row_count = excluded.row_count""",
+            {"mart": mart, "run": run_id, "batch": last[0].get("batch"), "part": last[0].get("part")},
+        )
+
+
+def _report(conn, catalogue: PortraitCatalogue, threshold: float) -> dict[str, Any]:
+    counts = dict(query(conn, "select portrait_id, clients from mart.portrait_distribution"))
+    ((total, unassigned, mean_confidence),) = query(
+        conn,
+        """select count(*), count(*) filter (where portrait_id = %(u)s),
+                  avg(confidence) filter (where portrait_id <> %(u)s)
+           from mart.client_portraits""",
+        {"u": UNASSIGNED},
+    )
+    return {
+        "model_version": MODEL_VERSION,
+        "catalogue_sha256": catalogue.sha256,
+        "threshold": threshold,
+        "clients": total,
+        "portrait_counts": {pid: counts.get(pid, 0) for pid in (*catalogue.ids, UNASSIGNED)},
+        "unassigned_share": round(unassigned / total, 4) if total else None,
+        "mean_confidence": round(float(mean_confidence), 4) if mean_confidence is not None else None,
+    }
+
+
+def format_mapping_report(report: dict[str, Any]) -> str:
+    remapped = report.get("remapped", {})
+    share = report["unassigned_share"]
+    confidence = report["mean_confidence"]
+    return (
+        f"{report['clients']} clients mapped with threshold {report['threshold']:g}; "
+        f"unassigned {'n/a' if share is None else f'{100 * share:.1f} %'}, "
+        f"mean confidence {'n/a' if confidence is None else f'{confidence:.3f}'}; "
+        f"re-mapped now: {remapped.get('clients', 0)} ({'; '.join(remapped.get('reasons', [])) or 'nothing changed'}); "
+        f"per portrait: {report['portrait_counts']}"
+    )

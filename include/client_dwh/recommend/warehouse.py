@@ -1,0 +1,402 @@
+"""The recommender against the warehouse: snapshot the training data, evaluate, publish, A/B test.
+
+One plain function per ``recommend_services`` task, each opening its own connection, so tests call them
+without a scheduler. Tasks share data only through the warehouse: ``build_interaction_matrix`` snapshots
+core into ``meta.recommender_training_*`` keyed by ``model_run_id`` and the later tasks read that
+snapshot back, so every task of a run sees the same data and any task can run on any worker.
+
+Offline metrics are those of ``evaluate.py``; in particular precision@k = hits in the top k / k (not
+/ list length), averaged over clients with at least one held-out service.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from client_dwh.warehouse import connect, query, run_sql
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+log = logging.getLogger(__name__)
+
+VARIANTS = ("hybrid", "collaborative", "content", "popularity")
+CONTROL_VARIANT = "popularity"  # arm A of the A/B test: what we would show without the model
+SEGMENT_COLUMN = "segment"
+KEEP_SNAPSHOTS = 3
+
+
+class NoTrainingData(RuntimeError):
+    """The warehouse has no partner services or no interactions to learn from yet."""
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    """The knobs of one run (the DAG's Params); stored with every metrics row."""
+
+    k: int = 10
+    blend: float = 0.6
+    min_score: float = 0.0
+    neighbours: int = 50
+    test_share: float = 0.2
+    seed: int = 0
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> ModelParams:
+        """From the DAG run's Params (extra keys such as ``variant`` are ignored)."""
+        return cls(
+            k=int(params["k"]),
+            blend=float(params["blend"]),
+            min_score=float(params["min_score"]),
+            neighbours=int(params["neighbours"]),
+            test_share=float(params["test_share"]),
+            seed=int(params["seed"]),
+        )
+
+    def recommender_kwargs(self) -> dict[str, Any]:
+        return {
+            "k_neighbours": self.neighbours,
+            "blend": self.blend,
+            "min_score": self.min_score,
+            "segment_column": SEGMENT_COLUMN,
+            "random_state": self.seed,
+        }
+
+
+def build_interaction_matrix(
+    model_run_id: str, dag_run_id: str | None = None, conn_id: str = "dwh", keep_runs: int = KEEP_SNAPSHOTS
+) -> dict[str, Any]:
+    """Snapshot core's clients and client x service weights for this run; return the counts."""
+    with connect(conn_id) as conn:
+        run_sql(
+            conn,
+            "mart/recommender_training_set.sql",
+            {"model_run_id": model_run_id, "dag_run_id": dag_run_id, "keep_runs": max(keep_runs, 1)},
+        )
+        ((clients, services, pairs, events),) = query(
+            conn,
+            "select clients, services, pairs, events from meta.recommender_runs where model_run_id = %(r)s",
+            {"r": model_run_id},
+        )
+        if not services or not pairs:
+            raise NoTrainingData(
+                f"nothing to train on: {services} partner services and {pairs} client-service pairs in core; "
+                "land a partner catalogue and service interactions first"
+            )
+    result = {
+        "model_run_id": model_run_id,
+        "clients": clients,
+        "services": services,
+        "pairs": pairs,
+        "events": events,
+    }
+    log.info("training snapshot %s", result)
+    return result
+
+
+def load_training_data(conn, model_run_id: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """``(interactions, services, clients)`` of a snapshot; client ids as strings, as the model keys them."""
+    import pandas as pd
+
+    interactions = _frame(
+        conn,
+        """select client_id::text, service_id, weight from meta.recommender_training_pairs
+           where model_run_id = %(r)s order by client_id, service_id""",
+        {"r": model_run_id},
+        ["client_id", "service_id", "weight"],
+    )
+    clients = _frame(
+        conn,
+        """select client_id::text, segment from meta.recommender_training_clients
+           where model_run_id = %(r)s order by client_id""",
+        {"r": model_run_id},
+        ["client_id", SEGMENT_COLUMN],
+    )
+    if clients.empty:
+        raise NoTrainingData(
+            f"no training snapshot for model run {model_run_id!r}; run build_interaction_matrix"
+        )
+    services = _frame(
+        conn,
+        """select service_id, service_name, description, partner_name, partner_category
+           from core.partner_services order by service_id""",
+        None,
+        ["service_id", "service_name", "description", "partner_name", "partner_category"],
+    )
+    interactions["weight"] = pd.to_numeric(interactions["weight"])
+    return interactions, services, clients
+
+
+def train_and_evaluate(model_run_id: str, params: ModelParams, conn_id: str = "dwh") -> dict[str, Any]:
+    """Fit on a per-client hold-out split, score all four variants, write ``mart.recommender_metrics``.
+
+    Returns the metrics per variant (small) and the best variant by NDCG@k.
+    """
+    from client_dwh.recommend.evaluate import evaluate_variants
+
+    with connect(conn_id) as conn:
+        interactions, services, clients = load_training_data(conn, model_run_id)
+    metrics = evaluate_variants(
+        interactions, services, clients, k=params.k, variants=VARIANTS, test_share=params.test_share,
+        seed=params.seed, **params.recommender_kwargs(),
+    )  # fmt: skip
+    k = params.k
+    stored_params = json.dumps(
+        {
+            **asdict(params),
+            "clients": len(clients),
+            "services": len(services),
+            "pairs": len(interactions),
+            "precision_definition": "hits in top k / k, mean over clients with >= 1 held-out service",
+        }
+    )
+    rows = [
+        {
+            "run": model_run_id,
+            "variant": r["variant"],
+            "k": k,
+            "p": r[f"precision@{k}"],
+            "r": r[f"recall@{k}"],
+            "map": r[f"map@{k}"],
+            "ndcg": r[f"ndcg@{k}"],
+            "coverage": r["coverage"],
+            "users": int(r["n_users_evaluated"]),
+            "params": stored_params,
+        }
+        for r in metrics.to_dict("records")
+    ]
+    with connect(conn_id) as conn:
+        query(conn, "delete from mart.recommender_metrics where model_run_id = %(r)s", {"r": model_run_id})
+        with conn.cursor() as cur:
+            cur.executemany(
+                """insert into mart.recommender_metrics (model_run_id, trained_at, variant, k, precision_at_k,
+                       recall_at_k, map_at_k, ndcg_at_k, coverage, users_evaluated, params)
+                   values (%(run)s, now(), %(variant)s, %(k)s, %(p)s, %(r)s, %(map)s, %(ndcg)s, %(coverage)s,
+                           %(users)s, %(params)s::jsonb)""",
+                rows,
+            )
+        _record_refresh(conn, "mart.recommender_metrics", model_run_id)
+    best = max(rows, key=lambda r: (r["ndcg"], r["variant"] == "hybrid"))["variant"]
+    summary = {
+        "model_run_id": model_run_id,
+        "best_variant": best,
+        "metrics": {r["variant"]: {"precision": round(r["p"], 4), "ndcg": round(r["ndcg"], 4)} for r in rows},
+    }
+    log.info("offline evaluation at k=%d: %s", k, summary)
+    return summary
+
+
+def choose_variant(conn, model_run_id: str, forced: str | None = None) -> str:
+    """The forced variant if given, else the run's best by NDCG@k (ties: hybrid first)."""
+    if forced:
+        if forced not in VARIANTS:
+            raise ValueError(f"variant must be one of {VARIANTS}, got {forced!r}")
+        return forced
+    best = query(
+        conn,
+        """select variant from mart.recommender_metrics where model_run_id = %(r)s
+           order by ndcg_at_k desc, (variant = 'hybrid') desc, variant limit 1""",
+        {"r": model_run_id},
+    )
+    if not best:
+        raise RuntimeError(f"model run {model_run_id!r} has no metrics; run train_and_evaluate first")
+    return best[0][0]
+
+
+def publish_recommendations(
+    model_run_id: str,
+    params: ModelParams,
+    variant: str | None = None,
+    dag_run_id: str | None = None,
+    conn_id: str = "dwh",
+) -> dict[str, Any]:
+    """Fit on all of the snapshot, take the top-k unused services of every client, replace the mart.
+
+    The rows are COPYed into a temp table, checked (no service a client already used) and swapped in
+    with delete + insert in one transaction: readers see the old or the new list, never a mix.
+    """
+    from client_dwh.recommend.model import HybridRecommender
+
+    with connect(conn_id) as conn:
+        interactions, services, clients = load_training_data(conn, model_run_id)
+        chosen = choose_variant(conn, model_run_id, variant)
+    model = HybridRecommender(variant=chosen, **params.recommender_kwargs()).fit(
+        interactions, services, clients
+    )
+    recommendations = model.recommend(clients["client_id"], k=params.k)
+
+    with connect(conn_id) as conn:
+        query(conn, "select pg_advisory_xact_lock(hashtext('client_dwh.recommendations'))")
+        query(
+            conn,
+            """create temp table next_recommendations (client_id bigint, service_id text, score double precision,
+                   rank integer, reason text) on commit drop""",
+        )
+        with conn.cursor() as cur:
+            with cur.copy("copy next_recommendations from stdin") as copy:
+                for row in recommendations.itertuples(index=False):
+                    copy.write_row(
+                        (int(row.client_id), row.service_id, float(row.score), int(row.rank), row.reason)
+                    )
+        ((already_used,),) = query(
+            conn,
+            """select count(*) from next_recommendations n join meta.recommender_training_pairs p
+                 on p.model_run_id = %(r)s and p.client_id = n.client_id and p.service_id = n.service_id""",
+            {"r": model_run_id},
+        )
+        if already_used:
+            raise AssertionError(f"{already_used} recommendations are services the client already uses")
+        # delete, not truncate: truncate's exclusive lock would make the dashboards wait for this swap.
+        query(conn, "delete from mart.recommendations")
+        query(
+            conn,
+            """insert into mart.recommendations (client_id, service_id, partner_name, service_name, score, rank,
+                   reason, variant, model_run_id)
+               select n.client_id, n.service_id, s.partner_name, s.service_name, n.score, n.rank, n.reason,
+                      %(variant)s, %(r)s
+               from next_recommendations n join core.partner_services s on s.service_id = n.service_id""",
+            {"variant": chosen, "r": model_run_id},
+        )
+        ((published, clients_reached),) = query(
+            conn, "select count(*), count(distinct client_id) from mart.recommendations"
+        )
+        _record_refresh(conn, "mart.recommendations", dag_run_id or model_run_id, published)
+    result = {
+        "model_run_id": model_run_id,
+        "variant": chosen,
+        "forced": bool(variant),
+        "rows": published,
+        "clients": clients_reached,
+    }
+    log.info("published recommendations: %s", result)
+    return result
+
+
+def run_ab_test(
+    model_run_id: str,
+    params: ModelParams,
+    experiment: str = "partner_reco_v1",
+    dag_run_id: str | None = None,
+    conn_id: str = "dwh",
+) -> dict[str, Any]:
+    """Simulate an A/B test: arm A sees popular services, arm B the published variant.
+
+    Clients are split by a salted hash (stable across runs); the model is fitted on the training part
+    of the same split the offline evaluation used, and a client "responds" with a probability that grows
+    with the held-out (truly liked) services shown. Writes two rows to ``mart.ab_test_results``.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from client_dwh.recommend.ab_test import assign_variants, compare_variants, simulate_responses
+    from client_dwh.recommend.evaluate import train_test_split_interactions
+    from client_dwh.recommend.model import HybridRecommender
+
+    with connect(conn_id) as conn:
+        interactions, services, clients = load_training_data(conn, model_run_id)
+        published = query(
+            conn,
+            "select min(variant) from mart.recommendations where model_run_id = %(r)s",
+            {"r": model_run_id},
+        )[0][0]
+        treatment = published or choose_variant(conn, model_run_id)
+    train, test = train_test_split_interactions(interactions, test_share=params.test_share, seed=params.seed)
+    model = HybridRecommender(**params.recommender_kwargs()).fit(train, services, clients)
+    users = np.sort(test["client_id"].unique())
+    arm = assign_variants(users, experiment=experiment)
+    shown = pd.concat(
+        [
+            model.recommend(arm.index[arm == "A"], k=params.k, variant=CONTROL_VARIANT).assign(variant="A"),
+            model.recommend(arm.index[arm == "B"], k=params.k, variant=treatment).assign(variant="B"),
+        ],
+        ignore_index=True,
+    )
+    responses = simulate_responses(shown, test, seed=params.seed)
+    result = compare_variants(responses)
+    rows = [
+        (model_run_id, experiment, "A", CONTROL_VARIANT, result["n_a"], result["conversions_a"],
+         100 * result["rate_a"], None, None, None, None),
+        (model_run_id, experiment, "B", treatment, result["n_b"], result["conversions_b"],
+         100 * result["rate_b"], 100 * result["uplift_abs"], 100 * result["ci_low"], 100 * result["ci_high"],
+         result["p_value"]),
+    ]  # fmt: skip
+    with connect(conn_id) as conn:
+        query(
+            conn,
+            "delete from mart.ab_test_results where model_run_id = %(r)s and experiment = %(e)s",
+            {"r": model_run_id, "e": experiment},
+        )
+        with conn.cursor() as cur:
+            cur.executemany(
+                """insert into mart.ab_test_results (model_run_id, experiment, variant, model_variant, clients,
+                       responses, conversion_pct, uplift_pct_points, ci_low_pct_points, ci_high_pct_points, p_value)
+                   values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+                rows,
+            )
+        _record_refresh(conn, "mart.ab_test_results", dag_run_id or model_run_id)
+    summary = {
+        "model_run_id": model_run_id,
+        "experiment": experiment,
+        "treatment": treatment,
+        **{
+            key: result[key]
+            for key in ("n_a", "n_b", "rate_a", "rate_b", "uplift_abs", "p_value", "significant")
+        },
+    }
+    log.info("A/B test: %s", summary)
+    return summary
+
+
+def latest_metrics(conn) -> list[tuple]:
+    """The latest run's metrics, best NDCG first: (variant, k, P, R, MAP, NDCG, coverage, users)."""
+    return query(
+        conn,
+        """select variant, k, round(precision_at_k::numeric, 4), round(recall_at_k::numeric, 4),
+                  round(map_at_k::numeric, 4), round(ndcg_at_k::numeric, 4), round(coverage::numeric, 4),
+                  users_evaluated
+           from mart.recommender_metrics
+           where model_run_id = (select model_run_id from mart.recommender_metrics
+                                 order by trained_at desc limit 1)
+           order by ndcg_at_k desc""",
+    )
+
+
+def _record_refresh(conn, mart: str, run_id: str, rows: int | None = None) -> None:
+    if rows is None:
+        ((rows,),) = query(conn, f"select count(*) from {mart}")
+    query(
+        conn,
+        """insert into meta.mart_refresh (mart, refreshed_at, dag_run_id, row_count)
+           values (%(mart)s, now(), %(run)s, %(rows)s)
+           on conflict (mart) do update set refreshed_at = excluded.refreshed_at,
+               dag_run_id = excluded.dag_run_id, last_batch_id = null, last_part_no = null,
+               row_count = excluded.row_count""",
+        {"mart": mart, "run": run_id, "rows": rows},
+    )
+
+
+def _frame(conn, sql: str, params: dict | None, columns: list[str]) -> pd.DataFrame:
+    """Query result as a frame, streamed out with COPY rather than fetched row by row as Python tuples."""
+    import pandas as pd
+    import psycopg
+
+    buffer = io.BytesIO()
+    cursor = psycopg.ClientCursor(conn)
+    statement = cursor.mogrify(sql, params) if params else sql
+    with cursor.copy(f"copy ({statement}) to stdout with (format csv, header false)") as copy:
+        for chunk in copy:
+            buffer.write(chunk)
+    buffer.seek(0)
+    if not buffer.getbuffer().nbytes:
+        return pd.DataFrame(columns=columns)
+    return pd.read_csv(
+        buffer,
+        names=columns,
+        dtype={c: str for c in columns if c != "weight"},
+        keep_default_na=False,
+        na_values={"description": [""], "partner_category": [""]},
+    )

@@ -1,0 +1,34 @@
+-- Apply one part's staged CRM clients to core.crm_clients (latest version wins). Rows the import's
+-- cleaning rejected (rejected_reason set) and rows still lacking a name or contact go to quarantine.
+create temp table part_crm_clients on commit drop as
+select distinct on (s.natural_key)
+    s.natural_key, s.record, s.source_file, s.line_no,
+    case
+        when s.record ->> 'rejected_reason' is not null
+            then 'rejected by CRM cleaning: ' || (s.record ->> 'rejected_reason')
+        when coalesce(btrim(s.record ->> 'full_name'), '') = '' then 'no_name'
+        when coalesce(s.record ->> 'phone', s.record ->> 'email') is null then 'no_contact'
+        when s.record ->> 'updated_at' is not null and meta.try_timestamp(s.record ->> 'updated_at') is null
+            then 'impossible updated_at ' || (s.record ->> 'updated_at')
+    end as reason
+from staging.crm_clients as s
+where s.batch_id = %(batch_id)s and s.part_no = %(part_no)s
+order by s.natural_key, s.line_no desc;
+
+insert into meta.quarantine (layer, entity, batch_id, part_no, source_file, line_no, reason, raw)
+select 'core', 'crm_clients', %(batch_id)s, %(part_no)s, source_file, line_no, reason, record::text
+from part_crm_clients where reason is not null
+on conflict do nothing;
+
+insert into core.crm_clients (client_key, crm_id, full_name, phone, email, city, crm_updated_at, merged_rows,
+                              issues, source, batch_id, part_no)
+select r ->> 'client_key', r ->> 'crm_id', btrim(r ->> 'full_name'), r ->> 'phone', r ->> 'email', r ->> 'city',
+       (r ->> 'updated_at')::timestamp, coalesce((r ->> 'merged_rows')::integer, 1), r ->> 'issues',
+       r ->> 'source', %(batch_id)s, %(part_no)s
+from part_crm_clients as p cross join lateral (select p.record as r) as x
+where p.reason is null
+on conflict (client_key) do update set
+    crm_id = excluded.crm_id, full_name = excluded.full_name, phone = excluded.phone, email = excluded.email,
+    city = excluded.city, crm_updated_at = excluded.crm_updated_at, merged_rows = excluded.merged_rows,
+    issues = excluded.issues, source = excluded.source, batch_id = excluded.batch_id, part_no = excluded.part_no,
+    updated_at = now();

@@ -1,0 +1,171 @@
+"""The recommender's warehouse functions and the partner/CRM imports against the real test warehouse."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from client_dwh.generate.land import generate_and_land
+from client_dwh.landing import landing_root, list_landed_parts
+from client_dwh.load.staging import load_partition
+from client_dwh.recommend import warehouse as reco
+from client_dwh.transform.core import build_core_for_part
+
+AS_OF = dt.date(2026, 11, 20)
+PARAMS = reco.ModelParams(k=10, seed=0)
+
+
+def _land_and_build(landing: str, batch: str, **generate) -> None:
+    if generate:
+        generate_and_land(batch=batch, landing_url=landing, as_of=AS_OF, **generate)
+    for part in list_landed_parts(landing_root(landing), batch):
+        load_partition(part.to_xcom())
+        build_core_for_part(part.to_xcom())
+
+
+def _recommendations(conn) -> list[tuple]:
+    return conn.execute(
+        "select client_id, rank, service_id, score, variant, model_run_id from mart.recommendations order by 1, 2"
+    ).fetchall()
+
+
+def test_evaluate_publish_and_ab_test_on_a_synthetic_batch(warehouse, landing):
+    _land_and_build(landing, "reco", clients=400, parts=2, seed=3)
+    snapshot = reco.build_interaction_matrix("run-1")
+    assert snapshot["services"] == 51 and snapshot["pairs"] > 1000 and snapshot["clients"] == 400
+
+    evaluation = reco.train_and_evaluate("run-1", PARAMS)
+    metrics = {
+        row[0]: row[1:]
+        for row in warehouse.execute(
+            """select variant, precision_at_k, recall_at_k, map_at_k, ndcg_at_k, coverage, users_evaluated, k,
+                      params ->> 'blend'
+               from mart.recommender_metrics where model_run_id = 'run-1'"""
+        )
+    }
+    assert set(metrics) == {"hybrid", "collaborative", "content", "popularity"}
+    assert all(m[5] > 100 and m[6] == 10 and m[7] == "0.6" for m in metrics.values())
+    hybrid, popularity = metrics["hybrid"], metrics["popularity"]
+    assert hybrid[0] > popularity[0], "hybrid should beat popularity on precision@10"
+    assert hybrid[3] > popularity[3], "hybrid should beat popularity on NDCG@10"
+    assert evaluation["best_variant"] == max(metrics, key=lambda v: metrics[v][3])
+
+    published = reco.publish_recommendations("run-1", PARAMS)
+    assert published["variant"] == evaluation["best_variant"] and published["clients"] == 400
+    already_used = warehouse.execute(
+        """select count(*) from mart.recommendations r join core.service_interactions i
+             on i.client_id = r.client_id and i.service_id = r.service_id"""
+    ).fetchone()[0]
+    assert already_used == 0
+    first = _recommendations(warehouse)
+    assert len(first) == published["rows"] and max(r[1] for r in first) == 10
+
+    # Re-publishing the same run leaves exactly the same rows; forcing a variant replaces them all.
+    reco.publish_recommendations("run-1", PARAMS)
+    assert _recommendations(warehouse) == first
+    reco.publish_recommendations("run-1", PARAMS, variant="popularity")
+    assert {r[4] for r in _recommendations(warehouse)} == {"popularity"}
+    reco.publish_recommendations("run-1", PARAMS)
+
+    ab = reco.run_ab_test("run-1", PARAMS)
+    reco.run_ab_test("run-1", PARAMS)  # idempotent
+    arms = warehouse.execute(
+        "select variant, model_variant, clients, responses from mart.ab_test_results order by variant"
+    ).fetchall()
+    assert [a[:2] for a in arms] == [("A", "popularity"), ("B", published["variant"])]
+    assert arms[0][2] + arms[1][2] == ab["n_a"] + ab["n_b"] > 100
+    refreshed = {r[0] for r in warehouse.execute("select mart from meta.mart_refresh")}
+    assert {"mart.recommendations", "mart.recommender_metrics", "mart.ab_test_results"} <= refreshed
+
+
+def test_no_training_data_is_reported_not_crashed(warehouse):
+    with pytest.raises(reco.NoTrainingData, match="partner services"):
+        reco.build_interaction_matrix("empty")
+
+
+def test_crm_import_quarantines_rejected_rows_and_counts_reconcile(warehouse, landing, tmp_path):
+    from client_dwh.partner_import import import_crm_export
+    from client_dwh.recommend.generate import generate_crm_csv
+
+    csv = tmp_path / "crm_export.csv"
+    csv.write_text(generate_crm_csv(n_clients=300, seed=5), encoding="utf-8")
+    manifest = import_crm_export(csv, landing_url=landing)
+    assert import_crm_export(csv, landing_url=landing) == manifest  # same file: part left untouched
+    stats = manifest["crm_cleaning"]
+    assert stats["quarantined"] > 0 and stats["merged_away"] > 0
+    assert stats["rows_in"] == stats["clean"] + stats["merged_away"] + stats["quarantined"]
+
+    _land_and_build(landing, manifest["batch"])
+    clean, merged = warehouse.execute("select count(*), sum(merged_rows) from core.crm_clients").fetchone()
+    reasons = dict(
+        warehouse.execute(
+            """select reason, count(*) from meta.quarantine where entity = 'crm_clients' group by 1"""
+        ).fetchall()
+    )
+    assert clean == stats["clean"]
+    assert merged == stats["clean"] + stats["merged_away"]
+    assert sum(reasons.values()) == stats["quarantined"]
+    assert reasons == {f"rejected by CRM cleaning: {r}": n for r, n in stats["quarantine_reasons"].items()}
+
+
+def test_import_partners_cli_lands_the_catalogue_text(warehouse, landing, tmp_path, capsys):
+    import json
+
+    from client_dwh.__main__ import main
+
+    catalogue = tmp_path / "partners.txt"
+    catalogue.write_text(
+        "# партнёры на ноябрь\n"
+        "Автомойка «Блеск» [car_wash]\n"
+        "Экспресс-мойка - быстро и недорого\n"
+        "Химчистка салона\n"
+        "химчистка  салона - дубль\n\n"
+        "Кофейня «Утро» [coffee]\n"
+        "- без названия\n"
+        "Капучино с собой – кофе в дорогу\n\n"
+        "Пустой партнёр\n",
+        encoding="utf-8",
+    )
+    assert main(["import-partners", str(catalogue), "--out", landing]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["batch"] == "partners-partners" and printed["rows"] == {"partner_services": 3}
+    assert len(printed["parse_problems"]) == 3  # duplicate merged, nameless line, partner without services
+
+    _land_and_build(landing, printed["batch"])
+    services = warehouse.execute(
+        "select partner_name, partner_category, service_name, description from core.partner_services order by 3"
+    ).fetchall()
+    assert services == [
+        ("Кофейня «Утро»", "coffee", "Капучино с собой", "кофе в дорогу"),
+        ("Автомойка «Блеск»", "car_wash", "Химчистка салона", "дубль"),
+        ("Автомойка «Блеск»", "car_wash", "Экспресс-мойка", "быстро и недорого"),
+    ]
+
+
+def test_recommend_services_dag_runs_after_dwh_pipeline(warehouse):
+    from client_dwh.headless import get_dag
+
+    generate_and_land(clients=200, parts=1, seed=11, batch="e2e-reco", as_of=AS_OF)
+    logical_date = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
+    run = get_dag("dwh_pipeline").test(
+        run_conf={"batch": "e2e-reco", "wait_timeout_seconds": 0}, logical_date=logical_date
+    )
+    assert str(run.state).endswith("success")
+    run = get_dag("recommend_services").test(run_conf={"k": 5}, logical_date=logical_date)
+    assert str(run.state).endswith("success")
+    assert {t.task_id: str(t.state) for t in run.get_task_instances()} == {
+        task_id: "success"
+        for task_id in (
+            "ensure_warehouse_schema",
+            "build_interaction_matrix",
+            "train_and_evaluate",
+            "publish_recommendations",
+            "run_ab_test",
+        )
+    }
+    model_run_id, variants, k = warehouse.execute(
+        "select min(model_run_id), count(*), max(k) from mart.recommender_metrics"
+    ).fetchone()
+    assert (variants, k) == (4, 5) and model_run_id == run.run_id
+    assert warehouse.execute("select max(rank) from mart.recommendations").fetchone()[0] == 5
