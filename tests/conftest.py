@@ -55,7 +55,7 @@ def _test_warehouse() -> tuple[str, str, str]:
     if not base:
         from client_dwh import embedded_postgres
 
-        base = embedded_postgres.start(pgdata=ROOT / "data" / "pg-test", port=55433)
+        base = embedded_postgres.start(pgdata=ROOT / "data" / "pg-test", port=None)  # any free port
     parts = urlsplit(base)
     test_db = f"client_dwh_test_{os.getpid()}"
     return base, test_db, urlunsplit(parts._replace(path=f"/{test_db}"))

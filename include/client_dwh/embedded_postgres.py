@@ -52,8 +52,31 @@ def uri(port: int = config.EMBEDDED_PG_PORT, database: str = config.EMBEDDED_PG_
     return f"postgresql://postgres@127.0.0.1:{port}/{database}"
 
 
-def start(pgdata: Path = config.EMBEDDED_PG_DIR, port: int = config.EMBEDDED_PG_PORT) -> str:
-    """Initialise (first time) and start the embedded server; return the warehouse URI. Idempotent."""
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _running_port(pgdata: Path) -> int | None:
+    """The port of the server already running on ``pgdata`` (line 4 of postmaster.pid), if any."""
+    pid_file = pgdata / "postmaster.pid"
+    try:
+        lines = pid_file.read_text().splitlines()
+        os.kill(int(lines[0]), 0)
+        return int(lines[3])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def start(pgdata: Path = config.EMBEDDED_PG_DIR, port: int | None = config.EMBEDDED_PG_PORT) -> str:
+    """Initialise (first time) and start the embedded server; return the warehouse URI. Idempotent.
+
+    ``port=None`` takes any free port (the test suite does, so it never collides with a running
+    ``make run``); a server already running on ``pgdata`` is reused on whatever port it has.
+    """
     bin_path, user = _binaries()
     pgdata = pgdata.resolve()
     pgdata.mkdir(parents=True, exist_ok=True)
@@ -71,7 +94,11 @@ def start(pgdata: Path = config.EMBEDDED_PG_DIR, port: int = config.EMBEDDED_PG_
         )
         if result.returncode != 0:
             raise RuntimeError(f"initdb failed for {pgdata}:\n{result.stderr}")
-    if _run(bin_path, user, "pg_ctl", "-D", str(pgdata), "status").returncode != 0:
+    running_port = _running_port(pgdata)
+    if running_port is not None:
+        port = running_port
+    else:
+        port = port or _free_port()
         # A local, single-user server: trade crash safety for bulk-load speed (fsync off, minimal WAL).
         options = (
             f"-h 127.0.0.1 -p {port} -k {pgdata} -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
