@@ -36,8 +36,9 @@ pipeline: install  ## headless: generate CLIENTS/PARTS/SEED, run every DAG with 
 	source scripts/warehouse_env.sh && $(BIN)/python scripts/prepare_airflow.py && \
 	  $(BIN)/python -m client_dwh pipeline --clients $(CLIENTS) --parts $(PARTS) --seed $(SEED)
 
-bench: install  ## throughput per stage and ratios to plain COPY and pandas.to_sql (not a test)
-	source scripts/warehouse_env.sh && $(BIN)/python -m client_dwh.bench $(if $(filter command line,$(origin CLIENTS)),--clients $(CLIENTS))
+bench: install  ## throughput per stage, ratios to plain COPY and to_sql; RETAIL=path.csv.gz, MODELS=1 for more
+	source scripts/warehouse_env.sh && $(BIN)/python -m client_dwh.bench \
+	  $(if $(filter command line,$(origin CLIENTS)),--clients $(CLIENTS)) $(if $(RETAIL),--retail $(RETAIL)) $(if $(MODELS),--models)
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -138,12 +138,38 @@ def format_report(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _use_scratch_database() -> None:
+    """Point the ``dwh`` connection at ``<database>_bench`` on the same server: the benchmark drops and
+    recreates schemas, and must never touch the warehouse a user is working with."""
+    import os
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    from client_dwh.warehouse import connection_uri
+
+    parts = urlsplit(connection_uri())
+    bench_db = f"{parts.path.lstrip('/') or 'dwh'}_bench"
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+        if not conn.execute("select 1 from pg_database where datname = %s", (bench_db,)).fetchone():
+            conn.execute(f'create database "{bench_db}"')
+    os.environ["AIRFLOW_CONN_DWH"] = urlunsplit(parts._replace(path=f"/{bench_db}"))
+    print(f"benchmark warehouse: {parts.hostname}:{parts.port}/{bench_db}\n", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument(
+        "--retail", help="also import this Online Retail export (CSV or CSV.GZ) and compute RFM"
+    )
+    parser.add_argument(
+        "--models", action="store_true", help="also benchmark portrait mapping and recommendations"
+    )
     args = parser.parse_args()
+    _use_scratch_database()
     all_results = []
     for clients in args.clients:
         result = bench_pipeline(clients, args.seed)
@@ -153,6 +179,17 @@ def main() -> None:
         small, big = all_results[0], all_results[-1]
         ratio = big["end_to_end_seconds"] / small["end_to_end_seconds"]
         print(f"scaling: {big['clients'] / small['clients']:.0f}x clients took {ratio:.1f}x the time")
+    if args.retail:
+        from client_dwh.bench_retail import bench_retail_import
+        from client_dwh.bench_retail import format_report as format_retail
+
+        print(format_retail(bench_retail_import(args.retail)), "\n", flush=True)
+    if args.models:
+        from client_dwh.portraits.bench import bench_portraits
+        from client_dwh.recommend.bench import bench_recommend
+
+        print("portraits:", json.dumps(bench_portraits(), indent=2, default=str), flush=True)
+        print("recommendations:", json.dumps(bench_recommend(), indent=2, default=str), flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(all_results, f, indent=2, default=str)
