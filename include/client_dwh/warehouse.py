@@ -91,3 +91,31 @@ def connection_uri(conn_id: str = config.DWH_CONN_ID) -> str:
     from airflow.providers.postgres.hooks.postgres import PostgresHook
 
     return PostgresHook(postgres_conn_id=conn_id).get_uri()
+
+
+def record_mart_refresh(
+    conn: psycopg.Connection,
+    mart: str,
+    run_id: str | None,
+    last_part: dict | None = None,
+    rows: int | None = None,
+) -> None:
+    """Note in ``meta.mart_refresh`` that ``mart`` (schema-qualified) was just published, by which run and
+    from which part; the dashboards show it. ``rows`` defaults to the mart's current row count."""
+    if rows is None:
+        ((rows,),) = query(conn, f"select count(*) from {mart}")
+    query(
+        conn,
+        """insert into meta.mart_refresh (mart, refreshed_at, dag_run_id, last_batch_id, last_part_no, row_count)
+           values (%(mart)s, now(), %(run)s, %(batch)s, %(part)s, %(rows)s)
+           on conflict (mart) do update set refreshed_at = excluded.refreshed_at,
+               dag_run_id = excluded.dag_run_id, last_batch_id = excluded.last_batch_id,
+               last_part_no = excluded.last_part_no, row_count = excluded.row_count""",
+        {
+            "mart": mart,
+            "run": run_id,
+            "batch": (last_part or {}).get("batch"),
+            "part": (last_part or {}).get("part"),
+            "rows": rows,
+        },
+    )

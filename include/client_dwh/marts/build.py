@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from client_dwh.warehouse import connect, query, run_sql
+from client_dwh.warehouse import connect, query, record_mart_refresh, run_sql
 
 log = logging.getLogger(__name__)
 
@@ -58,20 +58,6 @@ def publish_marts(
             query(conn, f"truncate mart.{table}")
             query(conn, f"insert into mart.{table} select * from {NEXT_SCHEMA}.{table}")
             ((rows[table],),) = query(conn, f"select count(*) from mart.{table}")
-            query(
-                conn,
-                """insert into meta.mart_refresh (mart, refreshed_at, dag_run_id, last_batch_id, last_part_no, row_count)
-                   values (%(mart)s, now(), %(run)s, %(batch)s, %(part)s, %(rows)s)
-                   on conflict (mart) do update set refreshed_at = excluded.refreshed_at,
-                       dag_run_id = excluded.dag_run_id, last_batch_id = excluded.last_batch_id,
-                       last_part_no = excluded.last_part_no, row_count = excluded.row_count""",
-                {
-                    "mart": f"mart.{table}",
-                    "run": run_id,
-                    "batch": (last_part or {}).get("batch"),
-                    "part": (last_part or {}).get("part"),
-                    "rows": rows[table],
-                },
-            )
+            record_mart_refresh(conn, f"mart.{table}", run_id, last_part, rows[table])
     log.info("published marts: %s", rows)
     return {"rows": rows}

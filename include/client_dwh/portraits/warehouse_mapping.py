@@ -20,7 +20,7 @@ from client_dwh.portraits.catalogue import UNASSIGNED, PortraitCatalogue, load_p
 from client_dwh.portraits.mapping import MODEL_VERSION, PortraitMapper
 from client_dwh.portraits.threshold import DEFAULT_THRESHOLD, MAX_THRESHOLD, MIN_THRESHOLD
 from client_dwh.portraits.upload import UNASSIGNED_NAME
-from client_dwh.warehouse import connect, query
+from client_dwh.warehouse import connect, query, record_mart_refresh
 
 log = logging.getLogger(__name__)
 
@@ -247,17 +247,9 @@ def _rebuild_distribution(conn, catalogue: PortraitCatalogue) -> None:
 
 
 def _record_refresh(conn, run_id: str | None, parts: list[dict] | None) -> None:
-    last = sorted(parts or [], key=lambda p: (p["batch"], p["part"]))[-1:] or [{}]
+    last = sorted(parts or [], key=lambda p: (p["batch"], p["part"]))[-1:] or [None]
     for mart in PORTRAIT_MARTS:
-        query(
-            conn,
-            f"""insert into meta.mart_refresh (mart, refreshed_at, dag_run_id, last_batch_id, last_part_no, row_count)
-                select %(mart)s, now(), %(run)s, %(batch)s, %(part)s, count(*) from {mart}
-                on conflict (mart) do update set refreshed_at = excluded.refreshed_at,
-                    dag_run_id = excluded.dag_run_id, last_batch_id = excluded.last_batch_id,
-                    last_part_no = excluded.last_part_no, row_count = excluded.row_count""",
-            {"mart": mart, "run": run_id, "batch": last[0].get("batch"), "part": last[0].get("part")},
-        )
+        record_mart_refresh(conn, mart, run_id, last[0])
 
 
 def _report(conn, catalogue: PortraitCatalogue, threshold: float) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import logging
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from client_dwh.warehouse import connect, query, run_sql
+from client_dwh.warehouse import connect, query, record_mart_refresh, run_sql
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -366,17 +366,7 @@ def latest_metrics(conn) -> list[tuple]:
 
 
 def _record_refresh(conn, mart: str, run_id: str, rows: int | None = None) -> None:
-    if rows is None:
-        ((rows,),) = query(conn, f"select count(*) from {mart}")
-    query(
-        conn,
-        """insert into meta.mart_refresh (mart, refreshed_at, dag_run_id, row_count)
-           values (%(mart)s, now(), %(run)s, %(rows)s)
-           on conflict (mart) do update set refreshed_at = excluded.refreshed_at,
-               dag_run_id = excluded.dag_run_id, last_batch_id = null, last_part_no = null,
-               row_count = excluded.row_count""",
-        {"mart": mart, "run": run_id, "rows": rows},
-    )
+    record_mart_refresh(conn, mart, run_id, last_part=None, rows=rows)  # built from core, not from one part
 
 
 def _frame(conn, sql: str, params: dict | None, columns: list[str]) -> pd.DataFrame:
