@@ -148,7 +148,7 @@ def _use_scratch_database() -> None:
 
     from client_dwh.warehouse import connection_uri
 
-    parts = urlsplit(connection_uri())
+    parts = urlsplit(connection_uri())._replace(scheme="postgresql")  # not SQLAlchemy's postgresql+psycopg
     bench_db = f"{parts.path.lstrip('/') or 'dwh'}_bench"
     with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
         if not conn.execute("select 1 from pg_database where datname = %s", (bench_db,)).fetchone():
