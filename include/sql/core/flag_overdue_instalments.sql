@@ -5,7 +5,7 @@
 -- Rows are rewritten only when a value changes, so a re-run (or a quiet day) writes almost nothing.
 with computed as (
     select
-        i.loan_id, i.instalment_no, x.owed_past_due, x.paid_late, x.paid_short,
+        i.ctid as row_id, x.owed_past_due, x.paid_late, x.paid_short,
         case
             when x.owed_past_due or x.paid_short then greatest(%(as_of)s::date - i.due_date, 0)
             when x.paid_late then i.paid_date - i.due_date
@@ -20,7 +20,7 @@ with computed as (
     ) as x
 ), flagged as (
     select
-        loan_id, instalment_no, days_past_due,
+        row_id, days_past_due,
         owed_past_due or paid_late or paid_short as is_overdue,
         case
             when owed_past_due then 'unpaid past due'
@@ -43,7 +43,7 @@ set is_overdue = f.is_overdue,
     days_past_due = f.days_past_due,
     dpd_bucket = f.dpd_bucket
 from flagged as f
-where i.loan_id = f.loan_id and i.instalment_no = f.instalment_no
+where i.ctid = f.row_id  -- same statement, same snapshot: the physical row id is the cheapest join key
   and (i.days_past_due is distinct from f.days_past_due or i.is_overdue is distinct from f.is_overdue
        or i.overdue_reason is distinct from f.overdue_reason);
 
