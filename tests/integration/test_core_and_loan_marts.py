@@ -187,7 +187,10 @@ def test_invalid_core_records_are_quarantined_and_counts_reconcile(warehouse, la
         "GHOST#1": "payment for unknown loan GHOST",
         "OK#3": "negative amount_due -1",
     }
-    assert {k: stats[k] for k in ("clients", "loans", "payments")} == {
+    counts = {
+        k: {c: n for c, n in stats[k].items() if c != "seconds"} for k in ("clients", "loans", "payments")
+    }
+    assert counts == {
         "clients": {"staged": 2, "quarantined": 1, "applied": 1},
         "loans": {"staged": 4, "quarantined": 3, "applied": 1},
         "payments": {"staged": 4, "quarantined": 3, "applied": 1},

@@ -7,6 +7,7 @@ dependency order: clients, then loans (which need their client), then payments (
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from client_dwh.warehouse import connect, query, run_sql
@@ -48,6 +49,7 @@ def build_core_for_part(
             return {"batch": batch, "part": part_no, "skipped": True}
         stats = {}
         for entity, sql_file in CORE_STEPS:
+            started = time.perf_counter()
             run_sql(conn, sql_file, params)
             ((staged,),) = query(
                 conn,
@@ -60,7 +62,12 @@ def build_core_for_part(
                    and batch_id = %(batch_id)s and part_no = %(part_no)s""",
                 {**params, "entity": entity},
             )
-            stats[entity] = {"staged": staged, "quarantined": rejected, "applied": staged - rejected}
+            stats[entity] = {
+                "staged": staged,
+                "quarantined": rejected,
+                "applied": staged - rejected,
+                "seconds": round(time.perf_counter() - started, 2),
+            }
         query(
             conn,
             """update meta.partitions set core_built_at = now(), core_built_by_run = %(run)s

@@ -3,7 +3,6 @@
 -- count for RFM (no customer, cancellation, quantity or price not positive, exact duplicate of an earlier
 -- line of the same export) stay in core with rfm_exclusion_reason, so every line is accounted for.
 -- InvoiceDate: ISO (2010-12-01 08:26:00) or the UCI spreadsheet's month-first form (12/1/2010 8:26).
-set local work_mem = '64MB';  -- sorting a 200 000-line part in memory, not on disk
 -- Each field is read out of the jsonb once and parsed once (materialized), and the temp table keeps
 -- the raw record only for rejected lines: this step is what bounds the throughput of a big export.
 create temp table part_retail on commit drop as
