@@ -10,8 +10,6 @@ import logging
 
 log = logging.getLogger(__name__)
 
-PIPELINE_DAGS = ("dwh_pipeline", "recommend_services")
-
 
 def get_dag(dag_id: str):
     from airflow.dag_processing.dagbag import DagBag
