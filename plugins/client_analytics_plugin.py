@@ -22,7 +22,6 @@ class ClientAnalyticsPlugin(AirflowPlugin):
             "name": "Client analytics",
             "href": f"{URL_PREFIX}/",
             "destination": "nav",
-            "url_route": "client-analytics",
-            "category": "browse",
+            "url_route": "client-analytics",  # no category: a top-level entry in the nav bar
         }
     ]

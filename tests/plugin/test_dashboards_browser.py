@@ -192,12 +192,18 @@ def test_every_page_draws_its_charts_without_javascript_errors(api_server, brows
     assert SCREENSHOT.stat().st_size > 20_000
 
 
-def test_the_airflow_ui_shows_the_dashboards_in_its_plugin_route(api_server, browser):
+def test_the_airflow_nav_bar_leads_to_the_dashboards(api_server, browser):
     context = browser.new_context()
     context.add_cookies([{"name": "_token", "value": _token(api_server, "admin"), "url": api_server}])
     try:
         page = context.new_page()
-        page.goto(f"{api_server}/plugin/client-analytics")
+        page.goto(f"{api_server}/")
+        # a top-level entry of the UI's nav bar, next to Dags and Assets; following it opens the dashboards
+        entry = page.get_by_role("link", name="Client analytics")
+        entry.wait_for(timeout=30_000)
+        assert entry.get_attribute("href") == "/plugin/client-analytics"
+        entry.click()
+        page.wait_for_url("**/plugin/client-analytics")
         frame = page.frame_locator("iframe[src*='/client-analytics/']")
         frame.get_by_role("heading", name="Client analytics").wait_for(timeout=30_000)
         # the nav entry's iframe carries the UI's cookie, and an admin sees personal data in full
