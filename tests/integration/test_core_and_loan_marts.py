@@ -203,6 +203,40 @@ def test_invalid_core_records_are_quarantined_and_counts_reconcile(warehouse, la
         assert warehouse.execute(f"select count(*) from {table}").fetchone()[0] == stats[entity]["applied"]
 
 
+def test_within_a_part_the_last_version_of_an_instalment_wins(warehouse, landing):
+    clients = pd.DataFrame({"client_id": [1], "full_name": ["А Б В"], "income": [50000]})
+    loans = pd.DataFrame(
+        {
+            "loan_id": ["L"],
+            "client_id": [1],
+            "amount": [10000],
+            "term_months": [2],
+            "issue_date": ["2026-01-01"],
+        }
+    )
+    payments = pd.DataFrame(
+        {
+            "loan_id": ["L", "L", "L", "L"],
+            "instalment_no": pd.Series([1, 2, 1, 2.5], dtype=object),  # 2.5: no such instalment
+            "due_date": ["2026-02-01", "2026-03-01", "2026-02-01", "2026-03-01"],
+            "amount_due": [5000, 5000, 5000, 5000],
+            "paid_date": [None, None, "2026-02-03", None],  # line 3 corrects line 1: paid, 2 days late
+            "amount_paid": [None, None, 5000, None],
+        }
+    )
+    write_partition(landing_root(landing), "v", 1, {"clients": clients, "loans": loans, "payments": payments})
+    (part,) = [p.to_xcom() for p in list_landed_parts(landing_root(landing))]
+    load_partition(part)
+    build_core_for_part(part)
+    rows = warehouse.execute(
+        "select instalment_no, paid_date::text, amount_paid from core.instalments order by 1"
+    ).fetchall()
+    assert rows == [(1, "2026-02-03", Decimal("5000.00")), (2, None, None)]
+    assert warehouse.execute(
+        "select reason from meta.quarantine where layer = 'core' and entity = 'payments'"
+    ).fetchall() == [("impossible instalment_no 2.5",)]
+
+
 def _marts(conn) -> dict:
     return {
         t: sorted(conn.execute(f"select * from mart.{t}").fetchall())

@@ -1,39 +1,62 @@
 -- Apply one part's staged payments to core.instalments (latest version wins). Invalid records go to quarantine.
+-- Fields are read out of the jsonb and cast once, null-safe, before the latest version per key is picked,
+-- so that sort carries narrow typed columns and the raw record only for rejected lines.
 create temp table part_payments on commit drop as
-select distinct on (s.natural_key)
-    s.natural_key, s.record, s.source_file, s.line_no,
-    case
-        when meta.try_date(s.record ->> 'due_date') is null
-            then 'impossible due_date ' || coalesce(s.record ->> 'due_date', 'null')
-        when s.record ->> 'paid_date' is not null and meta.try_date(s.record ->> 'paid_date') is null
-            then 'impossible paid_date ' || (s.record ->> 'paid_date')
-        when meta.try_numeric(s.record ->> 'amount_due') is null or (s.record ->> 'amount_due')::numeric < 0
-            then 'negative amount_due ' || (s.record ->> 'amount_due')
-        when s.record ->> 'amount_paid' is not null
-         and coalesce(meta.try_numeric(s.record ->> 'amount_paid'), -1) < 0
-            then 'negative or non-numeric amount_paid ' || (s.record ->> 'amount_paid')
-        when (s.record ->> 'paid_date' is null) <> (s.record ->> 'amount_paid' is null)
-            then 'paid_date and amount_paid must both be set or both be empty'
-        when l.loan_id is null then 'payment for unknown loan ' || (s.record ->> 'loan_id')
-        when (s.record ->> 'due_date')::date < l.issue_date then 'due_date before the loan''s issue_date'
-        when (s.record ->> 'paid_date')::date < l.issue_date then 'paid_date before the loan''s issue_date'
-    end as reason
-from staging.payments as s
-left join core.loans as l on l.loan_id = s.record ->> 'loan_id'
-where s.batch_id = %(batch_id)s and s.part_no = %(part_no)s
-order by s.natural_key, s.line_no desc;
+select
+    natural_key, line_no, loan_id, instalment_no, due_date, amount_due, paid_date, amount_paid, reason,
+    case when reason is not null then source_file end as source_file,
+    case when reason is not null then record::text end as raw_record
+from (
+    select t.*,
+        case
+            when t.instalment_no is null or t.instalment_no not between 1 and 10000
+                then 'impossible instalment_no ' || coalesce(t.record ->> 'instalment_no', 'null')
+            when t.due_date is null then 'impossible due_date ' || coalesce(t.record ->> 'due_date', 'null')
+            when t.paid_text is not null and t.paid_date is null then 'impossible paid_date ' || t.paid_text
+            when t.amount_due is null or t.amount_due < 0
+                then 'negative amount_due ' || coalesce(t.record ->> 'amount_due', 'null')
+            when t.amount_paid_text is not null and coalesce(t.amount_paid, -1) < 0
+                then 'negative or non-numeric amount_paid ' || t.amount_paid_text
+            when t.amount_due >= 1e12 or t.amount_paid >= 1e12 then 'amount out of range (1e12 or more)'
+            when (t.paid_text is null) <> (t.amount_paid_text is null)
+                then 'paid_date and amount_paid must both be set or both be empty'
+            when l.loan_id is null then 'payment for unknown loan ' || t.loan_id
+            when t.due_date < l.issue_date then 'due_date before the loan''s issue_date'
+            when t.paid_date < l.issue_date then 'paid_date before the loan''s issue_date'
+        end as reason
+    from (
+        select s.natural_key, s.record, s.source_file, s.line_no,
+               s.record ->> 'loan_id' as loan_id,
+               meta.try_bigint(s.record ->> 'instalment_no') as instalment_no,
+               meta.try_date(s.record ->> 'due_date') as due_date,
+               meta.try_numeric(s.record ->> 'amount_due') as amount_due,
+               s.record ->> 'paid_date' as paid_text,
+               meta.try_date(s.record ->> 'paid_date') as paid_date,
+               s.record ->> 'amount_paid' as amount_paid_text,
+               meta.try_numeric(s.record ->> 'amount_paid') as amount_paid
+        from staging.payments as s
+        where s.batch_id = %(batch_id)s and s.part_no = %(part_no)s
+          and not exists (  -- latest version per key within the part (a hash anti-join, no sort)
+              select 1 from staging.payments as n
+              where n.batch_id = s.batch_id and n.part_no = s.part_no and n.natural_key = s.natural_key
+                and n.line_no > s.line_no
+          )
+        offset 0  -- an optimisation fence: each field is read out of the jsonb and cast once
+    ) as t
+    left join core.loans as l on l.loan_id = t.loan_id
+    offset 0  -- the same for the checks; the sort below then carries the raw record only for rejects
+) as checked;
 
 insert into meta.quarantine (layer, entity, batch_id, part_no, source_file, line_no, reason, raw)
-select 'core', 'payments', %(batch_id)s, %(part_no)s, source_file, line_no, reason, record::text
+select 'core', 'payments', %(batch_id)s, %(part_no)s, source_file, line_no, reason, raw_record
 from part_payments where reason is not null
 on conflict do nothing;
 
 insert into core.instalments (loan_id, instalment_no, due_date, amount_due, paid_date, amount_paid,
                               batch_id, part_no)
-select r ->> 'loan_id', (r ->> 'instalment_no')::int, (r ->> 'due_date')::date, (r ->> 'amount_due')::numeric,
-       (r ->> 'paid_date')::date, (r ->> 'amount_paid')::numeric, %(batch_id)s, %(part_no)s
-from part_payments as p cross join lateral (select p.record as r) as x
-where p.reason is null
+select loan_id, instalment_no, due_date, amount_due, paid_date, amount_paid, %(batch_id)s, %(part_no)s
+from part_payments
+where reason is null
 on conflict (loan_id, instalment_no) do update set
     due_date = excluded.due_date, amount_due = excluded.amount_due, paid_date = excluded.paid_date,
     amount_paid = excluded.amount_paid, batch_id = excluded.batch_id, part_no = excluded.part_no,

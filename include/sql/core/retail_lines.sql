@@ -3,29 +3,16 @@
 -- count for RFM (no customer, cancellation, quantity or price not positive, exact duplicate of an earlier
 -- line of the same export) stay in core with rfm_exclusion_reason, so every line is accounted for.
 -- InvoiceDate: ISO (2010-12-01 08:26:00) or the UCI spreadsheet's month-first form (12/1/2010 8:26).
--- Each field is read out of the jsonb once and parsed once (materialized), and the temp table keeps
--- the raw record only for rejected lines: this step is what bounds the throughput of a big export.
+-- Each field is read out of the jsonb once and parsed once (optimisation fences, streamed rather than
+-- materialized), and the temp table keeps the raw record only for rejected lines: this step is what
+-- bounds the throughput of a big export.
 create temp table part_retail on commit drop as
 with latest as (
     select distinct on (s.natural_key) s.record, s.source_file, s.line_no
     from staging.retail_purchases as s
     where s.batch_id = %(batch_id)s and s.part_no = %(part_no)s
     order by s.natural_key, s.line_no desc
-), raw as materialized (
-    select l.record, l.source_file, l.line_no,
-           r ->> 'line_id' as line_id, r ->> 'source' as source,
-           btrim(coalesce(r ->> 'InvoiceNo', '')) as invoice_no,
-           r ->> 'StockCode' as stock_code, r ->> 'Description' as description,
-           btrim(coalesce(r ->> 'Quantity', '')) as quantity_text,
-           btrim(coalesce(r ->> 'InvoiceDate', '')) as date_text,
-           btrim(coalesce(r ->> 'UnitPrice', '')) as price_text,
-           nullif(regexp_replace(btrim(coalesce(r ->> 'CustomerID', '')), '\.0*$', ''), '') as customer_id,
-           r ->> 'Country' as country,
-           md5(concat_ws(chr(31), r ->> 'InvoiceNo', r ->> 'StockCode', r ->> 'Description', r ->> 'Quantity',
-                         r ->> 'InvoiceDate', r ->> 'UnitPrice', r ->> 'CustomerID', r ->> 'Country')) as line_hash,
-           substring(r ->> 'line_id' from ':([0-9]+)$')::bigint as row_no
-    from latest as l cross join lateral (select l.record as r) as x
-), parsed as materialized (
+), parsed as (
     select raw.*,
            case when quantity_text ~ '^[+-]?[0-9]{1,9}(\.0*)?$' then quantity_text::numeric::integer end
                as quantity,
@@ -33,7 +20,24 @@ with latest as (
                 then price_text::numeric end as unit_price,
            meta.try_timestamp(regexp_replace(
                date_text, '^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})( .*)?$', '\3-\1-\2\4')) as invoice_at
-    from raw
+    from (
+        select l.record, l.source_file, l.line_no,
+               r ->> 'line_id' as line_id, r ->> 'source' as source,
+               btrim(coalesce(r ->> 'InvoiceNo', '')) as invoice_no,
+               r ->> 'StockCode' as stock_code, r ->> 'Description' as description,
+               btrim(coalesce(r ->> 'Quantity', '')) as quantity_text,
+               btrim(coalesce(r ->> 'InvoiceDate', '')) as date_text,
+               btrim(coalesce(r ->> 'UnitPrice', '')) as price_text,
+               nullif(regexp_replace(btrim(coalesce(r ->> 'CustomerID', '')), '\.0*$', ''), '') as customer_id,
+               r ->> 'Country' as country,
+               md5(concat_ws(chr(31), r ->> 'InvoiceNo', r ->> 'StockCode', r ->> 'Description',
+                             r ->> 'Quantity', r ->> 'InvoiceDate', r ->> 'UnitPrice', r ->> 'CustomerID',
+                             r ->> 'Country')) as line_hash,
+               substring(r ->> 'line_id' from ':([0-9]+)$')::bigint as row_no
+        from latest as l cross join lateral (select l.record as r) as x
+        offset 0  -- an optimisation fence: each field is read out of the jsonb once, streamed, not stored
+    ) as raw
+    offset 0  -- the same for the parsed values the checks below refer to more than once
 ), checked as (
     select p.*,
         case
