@@ -7,6 +7,7 @@ the two steps fails, ``mart`` keeps the previous run's tables.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from client_dwh.warehouse import connect, query, record_mart_refresh, run_sql
@@ -38,13 +39,15 @@ def build_marts(
         query(conn, "select pg_advisory_xact_lock(hashtext('client_dwh.marts'))")
         query(conn, f"drop schema if exists {NEXT_SCHEMA} cascade")
         query(conn, f"create schema {NEXT_SCHEMA}")
-        rows = {}
+        rows, seconds = {}, {}
         for table, sql_file in marts.items():
+            started = time.perf_counter()
             query(conn, f"create table {NEXT_SCHEMA}.{table} (like mart.{table} including all)")
             run_sql(conn, sql_file, params, target=NEXT_SCHEMA)
             ((rows[table],),) = query(conn, f"select count(*) from {NEXT_SCHEMA}.{table}")
-    log.info("built marts as of %s into %s: %s", as_of, NEXT_SCHEMA, rows)
-    return {"as_of": str(as_of), "rows": rows}
+            seconds[table] = round(time.perf_counter() - started, 2)
+    log.info("built marts as of %s into %s: rows %s, seconds %s", as_of, NEXT_SCHEMA, rows, seconds)
+    return {"as_of": str(as_of), "rows": rows, "seconds": seconds}
 
 
 def publish_marts(

@@ -16,17 +16,18 @@ log = logging.getLogger(__name__)
 
 # entity -> (SQL file, core table the valid rows go to); order matters.
 CORE_STEPS = (
-    ("clients", "core/clients.sql"),
-    ("products", "core/products.sql"),
-    ("loans", "core/loans.sql"),
-    ("payments", "core/instalments.sql"),
-    ("product_usage", "core/product_usage.sql"),  # needs its client and product
-    ("retail_purchases", "core/retail_lines.sql"),
-    ("partner_services", "core/partner_services.sql"),
-    ("service_interactions", "core/service_interactions.sql"),  # needs its client and service
-    ("crm_clients", "core/crm_clients.sql"),
-    ("station_clients", "core/station_clients.sql"),  # needs its bank client
-    ("station_visits", "core/station_visits.sql"),  # needs its station client
+    ("clients", "core/clients.sql", "core.clients"),
+    ("products", "core/products.sql", "core.products"),
+    ("loans", "core/loans.sql", "core.loans"),
+    ("payments", "core/instalments.sql", "core.instalments"),
+    ("product_usage", "core/product_usage.sql", "core.product_usage"),  # needs its client and product
+    ("retail_purchases", "core/retail_lines.sql", "core.retail_lines"),
+    ("partner_services", "core/partner_services.sql", "core.partner_services"),
+    # needs its client and service
+    ("service_interactions", "core/service_interactions.sql", "core.service_interactions"),
+    ("crm_clients", "core/crm_clients.sql", "core.crm_clients"),
+    ("station_clients", "core/station_clients.sql", "core.station_clients"),  # needs its bank client
+    ("station_visits", "core/station_visits.sql", "core.station_visits"),  # needs its station client
 )
 
 
@@ -48,7 +49,7 @@ def build_core_for_part(
             log.info("core already built from part %s/%s; nothing to do", batch, part_no)
             return {"batch": batch, "part": part_no, "skipped": True}
         stats = {}
-        for entity, sql_file in CORE_STEPS:
+        for entity, sql_file, core_table in CORE_STEPS:
             started = time.perf_counter()
             run_sql(conn, sql_file, params)
             ((staged,),) = query(
@@ -56,6 +57,10 @@ def build_core_for_part(
                 f"select count(*) from staging.{entity} where batch_id = %(batch_id)s and part_no = %(part_no)s",
                 params,
             )
+            if staged:
+                # Fresh statistics before the next step (and the marts) join this table: without them a
+                # bulk load leaves the planner guessing until autovacuum gets round to it.
+                query(conn, f"analyze {core_table}")
             ((rejected,),) = query(
                 conn,
                 """select count(*) from meta.quarantine where layer = 'core' and entity = %(entity)s
@@ -83,6 +88,7 @@ def flag_overdue_instalments(as_of: str, conn_id: str = "dwh") -> dict[str, Any]
     with connect(conn_id) as conn:
         query(conn, "select pg_advisory_xact_lock(hashtext('client_dwh.core'))")
         run_sql(conn, "core/flag_overdue_instalments.sql", {"as_of": as_of})
+        query(conn, "analyze core.instalments, core.loans")  # the flags just changed: marts filter on them
         rows = query(
             conn,
             """select count(*) filter (where is_overdue), count(*) filter (where days_past_due > 0
