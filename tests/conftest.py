@@ -47,22 +47,28 @@ def _migrated_airflow_db() -> None:
     shutil.copy(cached, SESSION_DIR / "airflow.db")
 
 
-def _test_warehouse() -> tuple[str, str, str]:
-    """Return (server URI, test database name, test database URI)."""
+TEST_PGDATA = ROOT / "data" / "pg-test"
+
+
+def _test_warehouse() -> tuple[str, str, str, bool]:
+    """Return (server URI, test database name, test database URI, whether this session started the
+    embedded server, and so stops it at the end)."""
     from urllib.parse import urlsplit, urlunsplit
 
     base = os.environ.get("AIRFLOW_CONN_DWH")
+    started = False
     if not base:
         from client_dwh import embedded_postgres
 
-        base = embedded_postgres.start(pgdata=ROOT / "data" / "pg-test", port=None)  # any free port
+        started = embedded_postgres.running_port(TEST_PGDATA.resolve()) is None
+        base = embedded_postgres.start(pgdata=TEST_PGDATA, port=None)  # any free port
     parts = urlsplit(base)
     test_db = f"client_dwh_test_{os.getpid()}"
-    return base, test_db, urlunsplit(parts._replace(path=f"/{test_db}"))
+    return base, test_db, urlunsplit(parts._replace(path=f"/{test_db}")), started
 
 
 _migrated_airflow_db()
-_SERVER_URI, _TEST_DB, _TEST_DB_URI = _test_warehouse()
+_SERVER_URI, _TEST_DB, _TEST_DB_URI, _STARTED_SERVER = _test_warehouse()
 os.environ["AIRFLOW_CONN_DWH"] = _TEST_DB_URI
 
 
@@ -82,6 +88,10 @@ def test_database():
     with _admin_connection() as conn:
         conn.execute(f'drop database if exists "{_TEST_DB}" with (force)')
     shutil.rmtree(SESSION_DIR, ignore_errors=True)
+    if _STARTED_SERVER:  # leave no server running behind the suite (one already running is left alone)
+        from client_dwh import embedded_postgres
+
+        embedded_postgres.stop(TEST_PGDATA)
 
 
 @pytest.fixture

@@ -60,7 +60,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _running_port(pgdata: Path) -> int | None:
+def running_port(pgdata: Path) -> int | None:
     """The port of the server already running on ``pgdata`` (line 4 of postmaster.pid), if any."""
     pid_file = pgdata / "postmaster.pid"
     try:
@@ -94,9 +94,9 @@ def start(pgdata: Path = config.EMBEDDED_PG_DIR, port: int | None = config.EMBED
         )
         if result.returncode != 0:
             raise RuntimeError(f"initdb failed for {pgdata}:\n{result.stderr}")
-    running_port = _running_port(pgdata)
-    if running_port is not None:
-        port = running_port
+    already_on = running_port(pgdata)
+    if already_on is not None:
+        port = already_on
     else:
         port = port or _free_port()
         # A local, single-user server: trade crash safety for bulk-load speed (fsync off, minimal WAL).
