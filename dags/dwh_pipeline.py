@@ -32,6 +32,7 @@ from airflow.sdk import DAG, Param, chain
 
 from client_dwh import config
 from client_dwh.assets import WAREHOUSE_MARTS
+from client_dwh.landing import BATCH_NAME
 from client_dwh.operators.partition_sensor import PendingPartitionSensor
 from client_dwh.operators.portrait_operators import MapClientPortraitsOperator
 from client_dwh.operators.warehouse_operators import (
@@ -43,6 +44,7 @@ from client_dwh.operators.warehouse_operators import (
 )
 from client_dwh.portraits.threshold import DEFAULT_THRESHOLD, MAX_THRESHOLD, MIN_THRESHOLD
 
+ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"  # the as-of Params: yyyy-mm-dd
 # Manual runs triggered without a logical date have no ds: fall back to the day the run was made for.
 AS_OF = "{{ params.as_of_date or ds or dag_run.run_after.strftime('%Y-%m-%d') }}"
 
@@ -61,7 +63,7 @@ with DAG(
         "batch": Param(
             None,
             type=["null", "string"],
-            pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+            pattern=BATCH_NAME.pattern,
             title="Batch",
             description="Only load parts of this batch (empty: every batch).",
         ),
@@ -83,7 +85,7 @@ with DAG(
             None,
             type=["null", "string"],
             format="date",
-            pattern=r"^\d{4}-\d{2}-\d{2}$",
+            pattern=ISO_DATE,
             title="As-of date for overdue flags",
             description="Empty: the run's logical date.",
         ),
@@ -91,7 +93,7 @@ with DAG(
             None,
             type=["null", "string"],
             format="date",
-            pattern=r"^\d{4}-\d{2}-\d{2}$",
+            pattern=ISO_DATE,
             title="As-of date for RFM",
             description="Recency is counted to this date. Empty: the day after each source's last invoice.",
         ),

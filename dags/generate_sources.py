@@ -22,6 +22,7 @@ import datetime as dt
 from airflow.sdk import DAG, Param, task
 
 from client_dwh import config
+from client_dwh.landing import BATCH_NAME
 
 with DAG(
     dag_id="generate_sources",
@@ -48,7 +49,7 @@ with DAG(
         "batch": Param(
             None,
             type=["null", "string"],
-            pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+            pattern=BATCH_NAME.pattern,
             title="Batch name",
             description="Empty: the run's logical date, e.g. 20261122.",
         ),

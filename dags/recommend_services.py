@@ -27,6 +27,7 @@ import datetime as dt
 from airflow.sdk import DAG, Param, chain, task
 
 from client_dwh.assets import PARTNER_RECOMMENDATIONS, WAREHOUSE_MARTS
+from client_dwh.landing import BATCH_NAME
 from client_dwh.operators.warehouse_operators import EnsureWarehouseSchemaOperator
 
 with DAG(
@@ -76,7 +77,7 @@ with DAG(
         "experiment": Param(
             "partner_reco_v1",
             type="string",
-            pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+            pattern=BATCH_NAME.pattern,
             title="A/B experiment name",
             description="Salt of the client split; a new name reshuffles the arms.",
         ),

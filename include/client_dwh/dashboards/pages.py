@@ -201,15 +201,7 @@ def rfm_page(conn, base: str, viewer: Viewer, source: str | None) -> str:
             "fig-rf-heatmap": charts.rf_heatmap(cells),
         },
         refresh=queries.refresh_info(conn, marts),
-        summary_columns=[
-            "segment",
-            "customers",
-            "share_pct",
-            "avg_recency",
-            "avg_frequency",
-            "avg_monetary",
-            "total_monetary",
-        ],
+        summary_columns=[c for c in MARTS["rfm_segments"].columns if c != "source"],  # one source shown
         summary=summary,
         csv=[
             ("segment summary", url(base, "/api/rfm_segments.csv", source=source)),
