@@ -1,9 +1,9 @@
 -- Apply one part's staged payments to core.instalments (latest version wins). Invalid records go to quarantine.
--- Fields are read out of the jsonb and cast once, null-safe, before the latest version per key is picked,
--- so that sort carries narrow typed columns and the raw record only for rejected lines.
+-- Fields are read out of the jsonb and cast once, null-safe; the temp table keeps typed columns, and the
+-- raw record and its file only for rejected lines.
 create temp table part_payments on commit drop as
 select
-    natural_key, line_no, loan_id, instalment_no, due_date, amount_due, paid_date, amount_paid, reason,
+    line_no, loan_id, instalment_no, due_date, amount_due, paid_date, amount_paid, reason,
     case when reason is not null then source_file end as source_file,
     case when reason is not null then record::text end as raw_record
 from (
@@ -25,7 +25,7 @@ from (
             when t.paid_date < l.issue_date then 'paid_date before the loan''s issue_date'
         end as reason
     from (
-        select s.natural_key, s.record, s.source_file, s.line_no,
+        select s.record, s.source_file, s.line_no,
                s.record ->> 'loan_id' as loan_id,
                meta.try_bigint(s.record ->> 'instalment_no') as instalment_no,
                meta.try_date(s.record ->> 'due_date') as due_date,
@@ -44,7 +44,7 @@ from (
         offset 0  -- an optimisation fence: each field is read out of the jsonb and cast once
     ) as t
     left join core.loans as l on l.loan_id = t.loan_id
-    offset 0  -- the same for the checks; the sort below then carries the raw record only for rejects
+    offset 0  -- the same for the checks: reason is computed once for the three columns above that use it
 ) as checked;
 
 insert into meta.quarantine (layer, entity, batch_id, part_no, source_file, line_no, reason, raw)
