@@ -37,7 +37,7 @@ pipeline: install  ## headless: generate CLIENTS/PARTS/SEED, run every DAG with 
 	  $(BIN)/python -m client_dwh pipeline --clients $(CLIENTS) --parts $(PARTS) --seed $(SEED)
 
 bench: install  ## throughput per stage, ratios to plain COPY and to_sql; RETAIL=path.csv.gz, MODELS=1 for more
-	source scripts/warehouse_env.sh && $(BIN)/python -m client_dwh.bench \
+	source scripts/warehouse_env.sh && $(BIN)/python -m client_dwh.devtools.bench.pipeline \
 	  $(if $(filter command line,$(origin CLIENTS)),--clients $(CLIENTS)) $(if $(RETAIL),--retail $(RETAIL)) $(if $(MODELS),--models)
 
 lint: install

@@ -68,12 +68,12 @@ with DAG(
         """Land every part of the batch; XCom gets each part's manifest (counts and checksums)."""
         from pathlib import Path
 
-        from client_dwh.generate.land import generate_and_land
+        from client_dwh.sources.synthetic.land import generate_and_land
 
         if params.get("retail_export_path"):
             from airflow.sdk.exceptions import AirflowFailException
 
-            from client_dwh.retail_import import import_online_retail, source_name
+            from client_dwh.sources.retail_import import import_online_retail, source_name
 
             path = Path(params["retail_export_path"]).expanduser()
             if not path.is_file():

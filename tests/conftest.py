@@ -58,7 +58,7 @@ def _test_warehouse() -> tuple[str, str, str, bool]:
     base = os.environ.get("AIRFLOW_CONN_DWH")
     started = False
     if not base:
-        from client_dwh import embedded_postgres
+        from client_dwh.devtools import embedded_postgres
 
         started = embedded_postgres.running_port(TEST_PGDATA.resolve()) is None
         base = embedded_postgres.start(pgdata=TEST_PGDATA, port=None)  # any free port
@@ -89,7 +89,7 @@ def test_database():
         conn.execute(f'drop database if exists "{_TEST_DB}" with (force)')
     shutil.rmtree(SESSION_DIR, ignore_errors=True)
     if _STARTED_SERVER:  # leave no server running behind the suite (one already running is left alone)
-        from client_dwh import embedded_postgres
+        from client_dwh.devtools import embedded_postgres
 
         embedded_postgres.stop(TEST_PGDATA)
 
@@ -99,7 +99,7 @@ def warehouse(test_database):
     """An empty warehouse with the project's schema; yields a psycopg connection (autocommit)."""
     import psycopg
 
-    from client_dwh.warehouse import create_schema
+    from client_dwh.warehouse.ddl import create_schema
 
     with psycopg.connect(test_database, autocommit=True) as conn:
         conn.execute("drop schema if exists staging, core, mart, mart_next, meta cascade")

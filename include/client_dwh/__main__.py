@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     if args.command == "generate":
-        from client_dwh.generate.land import generate_and_land
+        from client_dwh.sources.synthetic.land import generate_and_land
 
         manifests = generate_and_land(
             clients=args.clients, parts=args.parts, seed=args.seed,
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         return 0
     if args.command == "warehouse":
-        from client_dwh import embedded_postgres
+        from client_dwh.devtools import embedded_postgres
 
         if args.action == "start":
             print(embedded_postgres.start())
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             print(embedded_postgres.uri())
         return 0
     if args.command == "import-retail":
-        from client_dwh.retail_import import import_online_retail, source_name
+        from client_dwh.sources.retail_import import import_online_retail, source_name
 
         manifests = import_online_retail(
             args.path, batch=args.batch or f"retail-{source_name(args.path)}", landing_url=args.out,
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         return 0
     if args.command in ("import-partners", "import-crm"):
-        from client_dwh.partner_import import import_crm_export, import_partner_catalogue
+        from client_dwh.sources.partner_import import import_crm_export, import_partner_catalogue
 
         land = import_partner_catalogue if args.command == "import-partners" else import_crm_export
         m = land(args.path, batch=args.batch, landing_url=args.out)
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result, ensure_ascii=False))
         return 0
     if args.command == "pipeline":
-        from client_dwh.headless import run_pipeline
+        from client_dwh.devtools.headless import run_pipeline
 
         return run_pipeline(
             clients=args.clients, parts=args.parts, seed=args.seed,

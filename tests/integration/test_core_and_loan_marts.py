@@ -8,11 +8,11 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from client_dwh.generate.land import generate_and_land
 from client_dwh.landing import landing_root, list_landed_parts, write_partition
-from client_dwh.load.staging import load_partition
-from client_dwh.marts.build import build_marts, publish_marts
-from client_dwh.transform.core import build_core_for_part, flag_overdue_instalments
+from client_dwh.sources.synthetic.land import generate_and_land
+from client_dwh.warehouse.core import build_core_for_part, flag_overdue_instalments
+from client_dwh.warehouse.marts import build_marts, publish_marts
+from client_dwh.warehouse.staging import load_partition
 
 AS_OF = "2026-03-15"
 
@@ -249,7 +249,7 @@ def reference_marts(tmp_path_factory, test_database):
     """Marts from 3 cumulative parts applied in one go (computed once per module)."""
     import psycopg
 
-    from client_dwh.warehouse import create_schema
+    from client_dwh.warehouse.ddl import create_schema
 
     landing = str(tmp_path_factory.mktemp("ref"))
     generate_and_land(

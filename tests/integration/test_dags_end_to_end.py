@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from client_dwh.headless import get_dag
+from client_dwh.devtools.headless import get_dag
 
 LOGICAL_DATE = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
 

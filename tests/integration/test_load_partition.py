@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from client_dwh.generate.land import generate_and_land
 from client_dwh.landing import PartitionError, landing_root, list_landed_parts, write_partition
-from client_dwh.load.staging import load_partition
 from client_dwh.operators.partition_sensor import find_pending_parts
+from client_dwh.sources.synthetic.land import generate_and_land
+from client_dwh.warehouse.staging import load_partition
 
 AS_OF = dt.date(2026, 11, 20)
 

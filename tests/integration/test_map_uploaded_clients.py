@@ -9,7 +9,7 @@ import pandas as pd
 
 from client_dwh.__main__ import main
 from client_dwh.portraits.catalogue import load_portraits
-from client_dwh.portraits.generate import generate_station_clients
+from client_dwh.sources.synthetic.station_population import generate_station_clients
 
 
 def _write_clients_csv(path, n_clients: int = 80) -> None:
@@ -33,7 +33,7 @@ def test_cli_maps_a_csv_and_reports_bad_rows(tmp_path, capsys):
 def test_dag_maps_an_uploaded_csv(tmp_path):
     from airflow.utils.state import DagRunState
 
-    from client_dwh.headless import get_dag
+    from client_dwh.devtools.headless import get_dag
 
     source = tmp_path / "upload" / "clients.csv"
     source.parent.mkdir()

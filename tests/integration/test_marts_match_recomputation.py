@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from test_core_and_loan_marts import run_pipeline_steps  # same folder (pytest puts it on sys.path)
 
-from client_dwh.generate.land import generate_and_land
+from client_dwh.sources.synthetic.land import generate_and_land
 
 AS_OF = dt.date(2026, 3, 15)
 

@@ -9,14 +9,14 @@ import json
 import pandas as pd
 import pytest
 
-from client_dwh.generate.land import generate_and_land
+from client_dwh.devtools.bench.portraits import warehouse_accuracy
 from client_dwh.landing import GROUND_TRUTH_DIR, landing_root, list_landed_parts, write_partition
-from client_dwh.load.staging import load_partition
-from client_dwh.portraits.bench import warehouse_accuracy
 from client_dwh.portraits.catalogue import default_catalogue_path
 from client_dwh.portraits.mapping import DEFAULT_THRESHOLD
 from client_dwh.portraits.warehouse_mapping import map_client_portraits
-from client_dwh.transform.core import build_core_for_part
+from client_dwh.sources.synthetic.land import generate_and_land
+from client_dwh.warehouse.core import build_core_for_part
+from client_dwh.warehouse.staging import load_partition
 
 AS_OF = dt.date(2026, 3, 15)
 BATCH = "stations"

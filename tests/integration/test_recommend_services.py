@@ -6,11 +6,11 @@ import datetime as dt
 
 import pytest
 
-from client_dwh.generate.land import generate_and_land
 from client_dwh.landing import landing_root, list_landed_parts
-from client_dwh.load.staging import load_partition
 from client_dwh.recommend import warehouse as reco
-from client_dwh.transform.core import build_core_for_part
+from client_dwh.sources.synthetic.land import generate_and_land
+from client_dwh.warehouse.core import build_core_for_part
+from client_dwh.warehouse.staging import load_partition
 
 AS_OF = dt.date(2026, 11, 20)
 PARAMS = reco.ModelParams(k=10, seed=0)
@@ -85,8 +85,8 @@ def test_no_training_data_is_reported_not_crashed(warehouse):
 
 
 def test_crm_import_quarantines_rejected_rows_and_counts_reconcile(warehouse, landing, tmp_path):
-    from client_dwh.partner_import import import_crm_export
-    from client_dwh.recommend.generate import generate_crm_csv
+    from client_dwh.sources.partner_import import import_crm_export
+    from client_dwh.sources.synthetic.partner_activity import generate_crm_csv
 
     csv = tmp_path / "crm_export.csv"
     csv.write_text(generate_crm_csv(n_clients=300, seed=5), encoding="utf-8")
@@ -144,7 +144,7 @@ def test_import_partners_cli_lands_the_catalogue_text(warehouse, landing, tmp_pa
 
 
 def test_recommend_services_dag_runs_after_dwh_pipeline(warehouse):
-    from client_dwh.headless import get_dag
+    from client_dwh.devtools.headless import get_dag
 
     generate_and_land(clients=200, parts=1, seed=11, batch="e2e-reco", as_of=AS_OF)
     logical_date = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)

@@ -14,12 +14,12 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from client_dwh.generate.products import generate_products
 from client_dwh.landing import landing_root, list_landed_parts, write_partition
-from client_dwh.load.staging import load_partition
-from client_dwh.marts.build import build_marts, publish_marts
-from client_dwh.retail_import import import_online_retail
-from client_dwh.transform.core import build_core_for_part
+from client_dwh.sources.retail_import import import_online_retail
+from client_dwh.sources.synthetic.products import generate_products
+from client_dwh.warehouse.core import build_core_for_part
+from client_dwh.warehouse.marts import build_marts, publish_marts
+from client_dwh.warehouse.staging import load_partition
 
 RETAIL_CSV = """\
 InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country
@@ -222,7 +222,7 @@ def test_client_segments_count_distinct_products_and_suggest_the_segments_favour
 
 
 def test_dags_import_an_export_and_build_segments_from_generated_data(warehouse, retail_csv, tmp_path):
-    from client_dwh.headless import get_dag
+    from client_dwh.devtools.headless import get_dag
 
     def run(dag_id: str, conf: dict, hour: int) -> str:
         logical_date = dt.datetime(2026, 11, 20, hour, tzinfo=dt.UTC)

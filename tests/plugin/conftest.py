@@ -118,7 +118,7 @@ def fill_marts(conn: psycopg.Connection) -> None:
 @pytest.fixture(scope="module")
 def marts(test_database):
     """The warehouse schema with the sample mart rows (module-scoped: the API tests only read)."""
-    from client_dwh.warehouse import create_schema
+    from client_dwh.warehouse.ddl import create_schema
 
     with psycopg.connect(test_database, autocommit=True) as conn:
         conn.execute("drop schema if exists staging, core, mart, mart_next, meta cascade")

@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from client_dwh.generate.products import CATALOGUE, loan_product
-from client_dwh.generate.retail import COLUMNS
-from client_dwh.generate.source_system import generate_source_system, split_into_parts
-from client_dwh.retail_import import import_online_retail
+from client_dwh.sources.formats.retail import COLUMNS
+from client_dwh.sources.retail_import import import_online_retail
+from client_dwh.sources.synthetic.products import CATALOGUE, loan_product
+from client_dwh.sources.synthetic.source_system import generate_source_system, split_into_parts
 
 AS_OF = dt.date(2026, 11, 20)
 

@@ -7,8 +7,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from client_dwh.generate.clients import MAX_INCOME, MIN_INCOME
-from client_dwh.generate.source_system import generate_source_system, split_into_parts
+from client_dwh.sources.synthetic.clients import MAX_INCOME, MIN_INCOME
+from client_dwh.sources.synthetic.source_system import generate_source_system, split_into_parts
 
 AS_OF = dt.date(2026, 11, 20)
 

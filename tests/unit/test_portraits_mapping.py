@@ -8,13 +8,13 @@ import pandas as pd
 import pytest
 
 from client_dwh.portraits.catalogue import UNASSIGNED, load_portraits
-from client_dwh.portraits.generate import (
+from client_dwh.portraits.mapping import DEFAULT_THRESHOLD, MODEL_VERSION, PortraitMapper
+from client_dwh.portraits.quality import cluster_then_label_baseline, evaluate, format_report
+from client_dwh.sources.synthetic.station_population import (
     features_from_visits,
     generate_station_clients,
     generate_station_visits,
 )
-from client_dwh.portraits.mapping import DEFAULT_THRESHOLD, MODEL_VERSION, PortraitMapper
-from client_dwh.portraits.quality import cluster_then_label_baseline, evaluate, format_report
 
 
 @pytest.fixture(scope="module")

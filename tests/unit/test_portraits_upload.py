@@ -4,9 +4,9 @@ import pandas as pd
 import pytest
 
 from client_dwh.portraits.catalogue import UNASSIGNED, load_portraits
-from client_dwh.portraits.generate import generate_station_clients
 from client_dwh.portraits.mapping import PortraitMapper
 from client_dwh.portraits.upload import MIN_ROWS_FOR_POPULATION_SCALER, UploadError, map_csv
+from client_dwh.sources.synthetic.station_population import generate_station_clients
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,9 @@
-from client_dwh.recommend.catalogue import make_service_id, parse_partner_catalogue, render_partner_catalogue
-from client_dwh.recommend.generate import generate_partner_catalogue_text, generate_services
+from client_dwh.sources.formats.partner_catalogue import (
+    make_service_id,
+    parse_partner_catalogue,
+    render_partner_catalogue,
+)
+from client_dwh.sources.synthetic.partner_activity import generate_partner_catalogue_text, generate_services
 
 CATALOGUE = """\
 # comment lines are ignored

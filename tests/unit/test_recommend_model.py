@@ -3,8 +3,12 @@ import pandas as pd
 import pytest
 
 from client_dwh.recommend.evaluate import evaluate_variants
-from client_dwh.recommend.generate import generate_clients, generate_interactions, generate_services
 from client_dwh.recommend.model import REASON_GLOBAL_POPULAR, REASON_SEGMENT_POPULAR, HybridRecommender
+from client_dwh.sources.synthetic.partner_activity import (
+    generate_clients,
+    generate_interactions,
+    generate_services,
+)
 
 
 @pytest.fixture(scope="module")

@@ -350,7 +350,7 @@ def _plain(value: Any) -> Any:
 @contextmanager
 def read_connection(conn_id: str = config.DWH_CONN_ID):
     """A short, read-only warehouse connection with a statement timeout."""
-    from client_dwh.warehouse import connect
+    from client_dwh.warehouse.db import connect
 
     with connect(conn_id) as conn:
         conn.read_only = True

@@ -16,7 +16,7 @@ def find_pending_parts(
 ) -> list[dict]:
     """Committed parts, in order, that are not yet loaded or not yet built into core."""
     from client_dwh.landing import landing_root, list_landed_parts
-    from client_dwh.warehouse import connect, query
+    from client_dwh.warehouse.db import connect, query
 
     landed = list_landed_parts(landing_root(landing_url), batch or None)
     with connect(conn_id) as conn:

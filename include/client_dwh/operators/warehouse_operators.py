@@ -39,7 +39,8 @@ class EnsureWarehouseSchemaOperator(BaseOperator):
         self.conn_id = conn_id
 
     def execute(self, context) -> None:
-        from client_dwh.warehouse import connect, create_schema
+        from client_dwh.warehouse.db import connect
+        from client_dwh.warehouse.ddl import create_schema
 
         with connect(self.conn_id) as conn:
             create_schema(conn)
@@ -49,7 +50,7 @@ class LoadPartitionsOperator(_PartitionsOperator):
     """Stage each part in its own transaction (verify manifest, COPY, quarantine bad lines)."""
 
     def execute(self, context) -> list[dict]:
-        from client_dwh.load.staging import load_partition
+        from client_dwh.warehouse.staging import load_partition
 
         run_id = context["run_id"]
         stats = [load_partition(part, run_id=run_id, conn_id=self.conn_id) for part in self._parts()]
@@ -70,7 +71,7 @@ class BuildCoreOperator(_PartitionsOperator):
         self.as_of = as_of
 
     def execute(self, context) -> dict:
-        from client_dwh.transform.core import build_core_for_part, flag_overdue_instalments
+        from client_dwh.warehouse.core import build_core_for_part, flag_overdue_instalments
 
         run_id = context["run_id"]
         parts = [build_core_for_part(part, run_id=run_id, conn_id=self.conn_id) for part in self._parts()]
@@ -92,7 +93,7 @@ class BuildMartsOperator(BaseOperator):
         self.conn_id = conn_id
 
     def execute(self, context) -> dict:
-        from client_dwh.marts.build import build_marts
+        from client_dwh.warehouse.marts import build_marts
 
         return build_marts(self.as_of, conn_id=self.conn_id, rfm_as_of=self.rfm_as_of or None)
 
@@ -108,7 +109,7 @@ class PublishMartsOperator(BaseOperator):
         self.conn_id = conn_id
 
     def execute(self, context) -> dict:
-        from client_dwh.marts.build import publish_marts
+        from client_dwh.warehouse.marts import publish_marts
 
         last = sorted(self.parts or [], key=lambda p: (p["batch"], p["part"]))[-1:] or [None]
         return publish_marts(run_id=context["run_id"], last_part=last[0], conn_id=self.conn_id)

@@ -20,7 +20,8 @@ from client_dwh.portraits.catalogue import UNASSIGNED, PortraitCatalogue, load_p
 from client_dwh.portraits.mapping import MODEL_VERSION, PortraitMapper
 from client_dwh.portraits.threshold import DEFAULT_THRESHOLD, MAX_THRESHOLD, MIN_THRESHOLD
 from client_dwh.portraits.upload import UNASSIGNED_NAME
-from client_dwh.warehouse import connect, query, record_mart_refresh
+from client_dwh.warehouse.db import connect, query
+from client_dwh.warehouse.marts import record_mart_refresh
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,8 @@ import logging
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from client_dwh.warehouse import connect, query, record_mart_refresh, run_sql
+from client_dwh.warehouse.db import connect, query, run_sql
+from client_dwh.warehouse.marts import record_mart_refresh
 
 if TYPE_CHECKING:
     import pandas as pd

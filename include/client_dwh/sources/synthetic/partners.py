@@ -12,7 +12,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from client_dwh.recommend.generate import generate_interactions, generate_services
+from client_dwh.sources.synthetic.partner_activity import generate_interactions, generate_services
 
 # How far back the interaction history goes from the export date.
 HISTORY_DAYS = 540

@@ -10,7 +10,7 @@ import logging
 import time
 from typing import Any
 
-from client_dwh.warehouse import connect, query, run_sql
+from client_dwh.warehouse.db import connect, query, run_sql
 
 log = logging.getLogger(__name__)
 

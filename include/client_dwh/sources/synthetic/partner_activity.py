@@ -16,7 +16,7 @@ import io
 import numpy as np
 import pandas as pd
 
-from client_dwh.recommend.catalogue import parse_partner_catalogue
+from client_dwh.sources.formats.partner_catalogue import parse_partner_catalogue
 
 PORTRAITS = (
     "rational_driver",

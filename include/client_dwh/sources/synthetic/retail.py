@@ -14,9 +14,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-COLUMNS = (
-    "InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID", "Country",
-)  # fmt: skip
+from client_dwh.sources.formats.retail import with_line_ids
+
 COUNTRIES = ("United Kingdom", "Germany", "France", "EIRE", "Spain", "Netherlands", "Belgium", "Switzerland")
 COUNTRY_WEIGHTS = np.array([0.88, 0.03, 0.03, 0.02, 0.01, 0.01, 0.01, 0.01])
 COLOURS = ("WHITE", "RED", "PINK", "BLUE", "GREEN", "IVORY", "VINTAGE", "REGENCY", "JUMBO", "SET OF 3")
@@ -124,18 +123,6 @@ def generate_retail_purchases(n_customers: int, rng: np.random.Generator, as_of:
         }
     )
     return with_line_ids(out, SOURCE)
-
-
-def with_line_ids(frame: pd.DataFrame, source: str, first_row: int = 1) -> pd.DataFrame:
-    """Add ``source`` and ``line_id`` ("<source>:<row number in the export>") to raw export rows."""
-    frame = frame.copy()
-    frame["source"] = source
-    frame["line_id"] = (
-        source
-        + ":"
-        + pd.Series(np.arange(first_row, first_row + len(frame))).astype(str).to_numpy().astype(object)
-    )
-    return frame
 
 
 def _cancellations(lines: pd.DataFrame, rng: np.random.Generator, anchor: pd.Timestamp) -> pd.DataFrame:

@@ -13,7 +13,7 @@ from typing import Any
 
 from client_dwh.entities import ENTITIES
 from client_dwh.landing import read_verified_files
-from client_dwh.warehouse import connect, query, run_sql
+from client_dwh.warehouse.db import connect, query, run_sql
 
 log = logging.getLogger(__name__)
 

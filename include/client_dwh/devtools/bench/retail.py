@@ -19,11 +19,12 @@ def bench_retail_import(
 ) -> dict[str, Any]:
     """Return rows, valid RFM customers, seconds per stage and rows/s for ``path`` (CSV or CSV.GZ)."""
     from client_dwh.landing import landing_root, list_landed_parts
-    from client_dwh.load.staging import load_partition
-    from client_dwh.marts.build import build_marts, publish_marts
-    from client_dwh.retail_import import import_online_retail, source_name
-    from client_dwh.transform.core import build_core_for_part
-    from client_dwh.warehouse import connect, create_schema, query
+    from client_dwh.sources.retail_import import import_online_retail, source_name
+    from client_dwh.warehouse.core import build_core_for_part
+    from client_dwh.warehouse.db import connect, query
+    from client_dwh.warehouse.ddl import create_schema
+    from client_dwh.warehouse.marts import build_marts, publish_marts
+    from client_dwh.warehouse.staging import load_partition
 
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S")
     source = f"{source_name(path)[:30]}-bench-{stamp}"
@@ -93,7 +94,7 @@ def bench_retail_import(
 
 
 def _remove_bench_rows(source: str, batch: str, conn_id: str) -> None:
-    from client_dwh.warehouse import connect, query
+    from client_dwh.warehouse.db import connect, query
 
     with connect(conn_id) as conn:
         query(conn, "delete from core.retail_lines where source = %(s)s", {"s": source})

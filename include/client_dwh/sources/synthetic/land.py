@@ -6,8 +6,8 @@ import datetime as dt
 import logging
 from collections.abc import Collection
 
-from client_dwh.generate.source_system import generate_source_system_and_truth, split_into_parts
 from client_dwh.landing import GROUND_TRUTH_DIR, frame_to_jsonl, landing_root, part_name, write_partition
+from client_dwh.sources.synthetic.source_system import generate_source_system_and_truth, split_into_parts
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from client_dwh.portraits.catalogue import PortraitCatalogue, load_portraits
-from client_dwh.portraits.generate import generate_station_clients, generate_station_visits
+from client_dwh.sources.synthetic.station_population import generate_station_clients, generate_station_visits
 
 STATION_CLIENT_SHARE = 0.6
 OUTLIER_SHARE = 0.05

@@ -1,4 +1,4 @@
-"""Talking to the warehouse: the ``dwh`` connection, SQL files from ``include/sql`` and idempotent DDL.
+"""Talking to the warehouse: the ``dwh`` connection and SQL files from ``include/sql``.
 
 SQL files are Jinja templates for *structure only* (table names from the entity registry); every value
 goes in as a bind parameter.
@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from client_dwh import config
-from client_dwh.entities import ENTITIES
 
 if TYPE_CHECKING:
     import psycopg
@@ -77,45 +76,8 @@ def query(conn: psycopg.Connection, sql: str, params: dict | None = None) -> lis
         return cur.fetchall() if cur.description else []
 
 
-def create_schema(conn: psycopg.Connection) -> None:
-    """Create (or complete) every schema, table and view. Safe to run on every start."""
-    # Serialise concurrent DDL runs (several tasks may start at once on a fresh warehouse).
-    query(conn, "select pg_advisory_xact_lock(hashtext('client_dwh.ddl'))")
-    for name in sql_files("ddl"):
-        run_sql(conn, name, entities=list(ENTITIES.values()))
-    log.info("warehouse schema is up to date (%d DDL files)", len(sql_files("ddl")))
-
-
 def connection_uri(conn_id: str = config.DWH_CONN_ID) -> str:
     """SQLAlchemy-style URI of the warehouse connection (for pandas and benchmarks)."""
     from airflow.providers.postgres.hooks.postgres import PostgresHook
 
     return PostgresHook(postgres_conn_id=conn_id).get_uri()
-
-
-def record_mart_refresh(
-    conn: psycopg.Connection,
-    mart: str,
-    run_id: str | None,
-    last_part: dict | None = None,
-    rows: int | None = None,
-) -> None:
-    """Note in ``meta.mart_refresh`` that ``mart`` (schema-qualified) was just published, by which run and
-    from which part; the dashboards show it. ``rows`` defaults to the mart's current row count."""
-    if rows is None:
-        ((rows,),) = query(conn, f"select count(*) from {mart}")
-    query(
-        conn,
-        """insert into meta.mart_refresh (mart, refreshed_at, dag_run_id, last_batch_id, last_part_no, row_count)
-           values (%(mart)s, now(), %(run)s, %(batch)s, %(part)s, %(rows)s)
-           on conflict (mart) do update set refreshed_at = excluded.refreshed_at,
-               dag_run_id = excluded.dag_run_id, last_batch_id = excluded.last_batch_id,
-               last_part_no = excluded.last_part_no, row_count = excluded.row_count""",
-        {
-            "mart": mart,
-            "run": run_id,
-            "batch": (last_part or {}).get("batch"),
-            "part": (last_part or {}).get("part"),
-            "rows": rows,
-        },
-    )

@@ -32,7 +32,7 @@ def run_dag(dag_id: str, conf: dict | None = None, logical_date: dt.datetime | N
 
 def summary(conn_id: str = "dwh") -> dict:
     from client_dwh.recommend.warehouse import latest_metrics
-    from client_dwh.warehouse import connect, query
+    from client_dwh.warehouse.db import connect, query
 
     with connect(conn_id) as conn:
         tables = query(
@@ -82,7 +82,8 @@ def summary(conn_id: str = "dwh") -> dict:
 
 
 def _last_marts_refresh(conn_id: str = "dwh"):
-    from client_dwh.warehouse import connect, create_schema, query
+    from client_dwh.warehouse.db import connect, query
+    from client_dwh.warehouse.ddl import create_schema
 
     with connect(conn_id) as conn:
         create_schema(conn)
@@ -92,7 +93,7 @@ def _last_marts_refresh(conn_id: str = "dwh"):
 
 
 def run_pipeline(*, clients: int, parts: int, seed: int, batch: str, cumulative: bool = True) -> int:
-    from client_dwh.generate.land import generate_and_land
+    from client_dwh.sources.synthetic.land import generate_and_land
 
     generate_and_land(clients=clients, parts=parts, seed=seed, batch=batch, cumulative=cumulative)
     states = {}

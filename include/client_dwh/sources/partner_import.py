@@ -31,7 +31,7 @@ def import_partner_catalogue(
     path: str | Path, batch: str | None = None, landing_url: str | None = None
 ) -> dict[str, Any]:
     """Parse the catalogue text at ``path`` and land it as one ``partner_services`` part; return the manifest."""
-    from client_dwh.recommend.catalogue import parse_partner_catalogue
+    from client_dwh.sources.formats.partner_catalogue import parse_partner_catalogue
 
     path = _existing_file(path, "partner catalogue")
     services, problems = parse_partner_catalogue(path.read_text(encoding="utf-8-sig"))
@@ -56,7 +56,7 @@ def import_crm_export(
     """
     import pandas as pd
 
-    from client_dwh.recommend.crm import clean_crm_clients
+    from client_dwh.sources.formats.crm import clean_crm_clients
 
     path = _existing_file(path, "CRM export")
     source = source or Path(path).name.split(".")[0]

@@ -13,8 +13,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from client_dwh.generate.retail import COLUMNS, with_line_ids
 from client_dwh.landing import MANIFEST, landing_root, part_name, write_partition
+from client_dwh.sources.formats.retail import COLUMNS, with_line_ids
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from client_dwh.warehouse import connect, query, record_mart_refresh, run_sql
+from client_dwh.warehouse.db import connect, query, run_sql
+
+if TYPE_CHECKING:
+    import psycopg
 
 log = logging.getLogger(__name__)
 
@@ -64,3 +67,31 @@ def publish_marts(
             record_mart_refresh(conn, f"mart.{table}", run_id, last_part, rows[table])
     log.info("published marts: %s", rows)
     return {"rows": rows}
+
+
+def record_mart_refresh(
+    conn: psycopg.Connection,
+    mart: str,
+    run_id: str | None,
+    last_part: dict | None = None,
+    rows: int | None = None,
+) -> None:
+    """Note in ``meta.mart_refresh`` that ``mart`` (schema-qualified) was just published, by which run and
+    from which part; the dashboards show it. ``rows`` defaults to the mart's current row count."""
+    if rows is None:
+        ((rows,),) = query(conn, f"select count(*) from {mart}")
+    query(
+        conn,
+        """insert into meta.mart_refresh (mart, refreshed_at, dag_run_id, last_batch_id, last_part_no, row_count)
+           values (%(mart)s, now(), %(run)s, %(batch)s, %(part)s, %(rows)s)
+           on conflict (mart) do update set refreshed_at = excluded.refreshed_at,
+               dag_run_id = excluded.dag_run_id, last_batch_id = excluded.last_batch_id,
+               last_part_no = excluded.last_part_no, row_count = excluded.row_count""",
+        {
+            "mart": mart,
+            "run": run_id,
+            "batch": (last_part or {}).get("batch"),
+            "part": (last_part or {}).get("part"),
+            "rows": rows,
+        },
+    )

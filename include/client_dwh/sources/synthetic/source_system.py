@@ -15,12 +15,12 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from client_dwh.generate.clients import change_some_clients, generate_clients
-from client_dwh.generate.loans import generate_loans, generate_payments
-from client_dwh.generate.partners import generate_partner_services, generate_service_interactions
-from client_dwh.generate.products import generate_product_usage, generate_products
-from client_dwh.generate.retail import generate_retail_purchases
-from client_dwh.generate.stations import generate_station_system
+from client_dwh.sources.synthetic.clients import change_some_clients, generate_clients
+from client_dwh.sources.synthetic.loans import generate_loans, generate_payments
+from client_dwh.sources.synthetic.partners import generate_partner_services, generate_service_interactions
+from client_dwh.sources.synthetic.products import generate_product_usage, generate_products
+from client_dwh.sources.synthetic.retail import generate_retail_purchases
+from client_dwh.sources.synthetic.stations import generate_station_system
 
 CHANGED_CLIENTS_SHARE = 0.02
 REFERENCE_ENTITIES = ("products", "partner_services")  # small catalogues every part carries whole

@@ -29,11 +29,11 @@ def _timed(fn, *args, **kwargs) -> tuple[Any, float]:
 
 
 def bench_pipeline(clients: int, seed: int = 42, parts: int = 1) -> dict[str, Any]:
-    from client_dwh.generate.land import generate_and_land
     from client_dwh.landing import landing_root, list_landed_parts, read_verified_files
-    from client_dwh.load.staging import load_partition
-    from client_dwh.marts.build import build_marts, publish_marts
-    from client_dwh.transform.core import build_core_for_part, flag_overdue_instalments
+    from client_dwh.sources.synthetic.land import generate_and_land
+    from client_dwh.warehouse.core import build_core_for_part, flag_overdue_instalments
+    from client_dwh.warehouse.marts import build_marts, publish_marts
+    from client_dwh.warehouse.staging import load_partition
 
     as_of = dt.date.today()
     landing = tempfile.mkdtemp(prefix="client_dwh_bench_")
@@ -83,7 +83,8 @@ def bench_pipeline(clients: int, seed: int = 42, parts: int = 1) -> dict[str, An
 
 def _fresh_warehouse() -> None:
     """Empty schemas in the scratch database, so each measurement starts from the same state."""
-    from client_dwh.warehouse import connect, create_schema, query
+    from client_dwh.warehouse.db import connect, query
+    from client_dwh.warehouse.ddl import create_schema
 
     with connect() as conn:
         query(conn, "drop schema if exists staging, core, mart, mart_next, meta cascade")
@@ -91,7 +92,7 @@ def _fresh_warehouse() -> None:
 
 
 def _bench_plain_copy(contents: list[dict[str, bytes]], rows: int, unlogged: bool) -> dict[str, float]:
-    from client_dwh.warehouse import connect, query
+    from client_dwh.warehouse.db import connect, query
 
     with connect() as conn:
         query(conn, "drop table if exists public.bench_plain_copy")
@@ -116,7 +117,7 @@ def _bench_to_sql(files: dict[str, bytes]) -> dict[str, float]:
     import pandas as pd
     import sqlalchemy
 
-    from client_dwh.warehouse import connection_uri
+    from client_dwh.warehouse.db import connection_uri
 
     engine = sqlalchemy.create_engine(connection_uri().replace("postgresql://", "postgresql+psycopg://", 1))
     rows, seconds = 0, 0.0
@@ -166,7 +167,7 @@ def _use_scratch_database() -> None:
 
     import psycopg
 
-    from client_dwh.warehouse import connection_uri
+    from client_dwh.warehouse.db import connection_uri
 
     parts = urlsplit(connection_uri())._replace(scheme="postgresql")  # not SQLAlchemy's postgresql+psycopg
     bench_db = f"{parts.path.lstrip('/') or 'dwh'}_bench"
@@ -200,14 +201,14 @@ def main() -> None:
         ratio = big["end_to_end_seconds"] / small["end_to_end_seconds"]
         print(f"scaling: {big['clients'] / small['clients']:.0f}x clients took {ratio:.1f}x the time")
     if args.retail:
-        from client_dwh.bench_retail import bench_retail_import
-        from client_dwh.bench_retail import format_report as format_retail
+        from client_dwh.devtools.bench.retail import bench_retail_import
+        from client_dwh.devtools.bench.retail import format_report as format_retail
 
         _fresh_warehouse()  # the export alone, not on top of the synthetic clients just benchmarked
         print(format_retail(bench_retail_import(args.retail)), "\n", flush=True)
     if args.models:
-        from client_dwh.portraits.bench import bench_portraits
-        from client_dwh.recommend.bench import bench_recommend
+        from client_dwh.devtools.bench.portraits import bench_portraits
+        from client_dwh.devtools.bench.recommend import bench_recommend
 
         print("portraits:", json.dumps(bench_portraits(), indent=2, default=str), flush=True)
         print("recommendations:", json.dumps(bench_recommend(), indent=2, default=str), flush=True)

@@ -16,9 +16,9 @@ from typing import Any
 import pandas as pd
 
 from client_dwh.portraits.catalogue import UNASSIGNED, PortraitCatalogue, load_portraits
-from client_dwh.portraits.generate import generate_station_clients
 from client_dwh.portraits.mapping import PortraitMapper
 from client_dwh.portraits.quality import cluster_then_label_baseline, evaluate
+from client_dwh.sources.synthetic.station_population import generate_station_clients
 
 
 def bench_mapping(
@@ -99,7 +99,7 @@ def read_ground_truth(batch: str, landing_url: str | None = None) -> pd.DataFram
 
 def warehouse_accuracy(batch: str, landing_url: str | None = None, conn_id: str = "dwh") -> dict[str, Any]:
     """``quality.evaluate`` of mart.client_portraits against the batch's ground truth (confusion included)."""
-    from client_dwh.warehouse import connect, query
+    from client_dwh.warehouse.db import connect, query
 
     truth = read_ground_truth(batch, landing_url)
     with connect(conn_id) as conn:
@@ -112,7 +112,7 @@ def warehouse_accuracy(batch: str, landing_url: str | None = None, conn_id: str 
 
 
 def warehouse_features(client_ids: list[int], conn_id: str = "dwh") -> pd.DataFrame:
-    from client_dwh.warehouse import connect, query
+    from client_dwh.warehouse.db import connect, query
 
     catalogue_features = list(load_portraits().features)
     with connect(conn_id) as conn:
@@ -143,11 +143,11 @@ def bench_portraits(
     """
     import tempfile
 
-    from client_dwh.generate.land import generate_and_land
     from client_dwh.landing import landing_root, list_landed_parts
-    from client_dwh.load.staging import load_partition
     from client_dwh.portraits.warehouse_mapping import map_client_portraits
-    from client_dwh.transform.core import build_core_for_part
+    from client_dwh.sources.synthetic.land import generate_and_land
+    from client_dwh.warehouse.core import build_core_for_part
+    from client_dwh.warehouse.staging import load_partition
 
     batch = f"bench-portraits-s{seed}"
     timings = {}

@@ -1,6 +1,6 @@
 """Timing and quality benchmark of the recommender at production scale.
 
-Run manually (``python -m client_dwh.recommend.bench``) after model changes to check the 100k-client
+Run manually (``python -m client_dwh.devtools.bench.recommend``) after model changes to check the 100k-client
 pipeline still fits the one-minute budget and that the hybrid still beats the baselines.
 """
 
@@ -9,8 +9,12 @@ from __future__ import annotations
 import time
 
 from client_dwh.recommend.evaluate import evaluate_variants
-from client_dwh.recommend.generate import generate_clients, generate_interactions, generate_services
 from client_dwh.recommend.model import HybridRecommender
+from client_dwh.sources.synthetic.partner_activity import (
+    generate_clients,
+    generate_interactions,
+    generate_services,
+)
 
 
 def bench_recommend(

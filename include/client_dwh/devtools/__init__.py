@@ -1,0 +1,1 @@
+"""Developer tools outside the product: embedded PostgreSQL, headless runs, benchmarks."""

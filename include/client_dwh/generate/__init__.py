@@ -1,1 +1,0 @@
-"""Synthetic source system: clients and their activity, deterministic for a seed."""

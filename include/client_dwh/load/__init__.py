@@ -1,1 +1,0 @@
-"""Landing zone -> staging."""

@@ -1,1 +1,0 @@
-"""Core -> marts: rebuilt into ``mart_next``, checked, then published into ``mart``."""

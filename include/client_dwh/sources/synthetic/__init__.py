@@ -1,0 +1,1 @@
+"""The synthetic source system: clients and their activity, landed as parts like a real export."""

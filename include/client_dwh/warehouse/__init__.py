@@ -1,0 +1,1 @@
+"""The warehouse, layer by layer: connection (db), DDL, staging, core, marts."""
