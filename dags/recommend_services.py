@@ -29,6 +29,7 @@ from airflow.sdk import DAG, Param, chain, task
 from client_dwh.assets import PARTNER_RECOMMENDATIONS, WAREHOUSE_MARTS
 from client_dwh.landing import BATCH_NAME
 from client_dwh.operators.warehouse_operators import EnsureWarehouseSchemaOperator
+from client_dwh.recommend.variants import VARIANTS
 
 with DAG(
     dag_id="recommend_services",
@@ -61,7 +62,7 @@ with DAG(
         "variant": Param(
             None,
             type=["null", "string"],
-            enum=[None, "hybrid", "collaborative", "content", "popularity"],
+            enum=[None, *VARIANTS],
             title="Variant to publish",
             description="Empty: the variant with the best NDCG@k in this run's offline evaluation.",
         ),

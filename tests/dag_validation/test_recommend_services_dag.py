@@ -48,3 +48,12 @@ def test_params_accept_defaults_and_a_forced_variant():
     params.validate()
     params.update({"variant": "popularity", "k": 50, "blend": 0, "neighbours": 1})
     params.validate()
+
+
+def test_variant_param_offers_exactly_the_models_variants():
+    from client_dwh.recommend.model import VARIANTS as MODEL_VARIANTS
+    from client_dwh.recommend.variants import VARIANTS
+
+    schema = _dag("recommend_services").params.get_param("variant").schema
+    assert schema["enum"] == [None, *VARIANTS]
+    assert MODEL_VARIANTS is VARIANTS and len(set(VARIANTS)) == len(VARIANTS) == 4

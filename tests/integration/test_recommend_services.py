@@ -8,6 +8,7 @@ import pytest
 
 from client_dwh.landing import landing_root, list_landed_parts
 from client_dwh.recommend import warehouse as reco
+from client_dwh.recommend.variants import VARIANTS
 from client_dwh.sources.synthetic.land import generate_and_land
 from client_dwh.warehouse.core import build_core_for_part
 from client_dwh.warehouse.staging import load_partition
@@ -44,7 +45,7 @@ def test_evaluate_publish_and_ab_test_on_a_synthetic_batch(warehouse, landing):
                from mart.recommender_metrics where model_run_id = 'run-1'"""
         )
     }
-    assert set(metrics) == {"hybrid", "collaborative", "content", "popularity"}
+    assert set(metrics) == set(VARIANTS)
     assert all(m[5] > 100 and m[6] == 10 and m[7] == "0.6" for m in metrics.values())
     hybrid, popularity = metrics["hybrid"], metrics["popularity"]
     assert hybrid[0] > popularity[0], "hybrid should beat popularity on precision@10"

@@ -21,7 +21,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from client_dwh.recommend.model import VARIANTS, HybridRecommender
+from client_dwh.recommend.model import HybridRecommender
+from client_dwh.recommend.variants import VARIANTS
 
 
 def precision_at_k(recommended: Sequence, relevant: Iterable, k: int) -> float:

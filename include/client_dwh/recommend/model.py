@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
-VARIANTS = ("hybrid", "collaborative", "content", "popularity")
+from client_dwh.recommend.variants import VARIANTS
 
 REASON_SIMILAR_CLIENTS = "похожие клиенты выбирают"
 REASON_SIMILAR_SERVICE = "похоже на ваши услуги: {service}"

@@ -17,6 +17,7 @@ import logging
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from client_dwh.recommend.variants import VARIANTS
 from client_dwh.warehouse.db import connect, query, run_sql
 from client_dwh.warehouse.marts import record_mart_refresh
 
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-VARIANTS = ("hybrid", "collaborative", "content", "popularity")
 CONTROL_VARIANT = "popularity"  # arm A of the A/B test: what we would show without the model
 SEGMENT_COLUMN = "segment"
 KEEP_SNAPSHOTS = 3
