@@ -12,6 +12,7 @@ from client_dwh.landing import landing_root, list_landed_parts, write_partition
 from client_dwh.sources.synthetic.land import generate_and_land
 from client_dwh.warehouse.core import build_core_for_part, flag_overdue_instalments
 from client_dwh.warehouse.marts import build_marts, publish_marts
+from client_dwh.warehouse.pipeline import process_parts
 from client_dwh.warehouse.staging import load_partition
 
 AS_OF = "2026-03-15"
@@ -22,13 +23,7 @@ def run_pipeline_steps(landing: str, as_of: str, batch: str | None = None, one_p
     parts = [p.to_xcom() for p in list_landed_parts(landing_root(landing), batch)]
     groups = [[p] for p in parts] if one_part_at_a_time else [parts]
     for group in groups:
-        for part in group:
-            load_partition(part)
-        for part in group:
-            build_core_for_part(part)
-        flag_overdue_instalments(as_of)
-        build_marts(as_of)
-        publish_marts(run_id="test", last_part=group[-1])
+        process_parts(group, as_of, run_id="test")
 
 
 def _land_golden(landing: str) -> None:

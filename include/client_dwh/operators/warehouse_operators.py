@@ -24,12 +24,6 @@ class _PartitionsOperator(BaseOperator):
         self.parts = parts
         self.conn_id = conn_id
 
-    def _parts(self) -> list[dict]:
-        parts = self.parts or []
-        if isinstance(parts, dict):
-            parts = [parts]
-        return sorted(parts, key=lambda p: (p["batch"], p["part"]))
-
 
 class EnsureWarehouseSchemaOperator(BaseOperator):
     """Create or complete the warehouse's schemas and tables (idempotent DDL from include/sql/ddl)."""
@@ -50,10 +44,9 @@ class LoadPartitionsOperator(_PartitionsOperator):
     """Stage each part in its own transaction (verify manifest, COPY, quarantine bad lines)."""
 
     def execute(self, context) -> list[dict]:
-        from client_dwh.warehouse.staging import load_partition
+        from client_dwh.warehouse.pipeline import stage_parts
 
-        run_id = context["run_id"]
-        stats = [load_partition(part, run_id=run_id, conn_id=self.conn_id) for part in self._parts()]
+        stats = stage_parts(self.parts, run_id=context["run_id"], conn_id=self.conn_id)
         for s in stats:
             log.info(
                 "staged %s/%s: %s", s["batch"], s["part"], {k: v for k, v in s.items() if k != "entities"}
@@ -71,11 +64,10 @@ class BuildCoreOperator(_PartitionsOperator):
         self.as_of = as_of
 
     def execute(self, context) -> dict:
-        from client_dwh.warehouse.core import build_core_for_part, flag_overdue_instalments
+        from client_dwh.warehouse.pipeline import build_core, flag_overdue
 
-        run_id = context["run_id"]
-        parts = [build_core_for_part(part, run_id=run_id, conn_id=self.conn_id) for part in self._parts()]
-        flags = flag_overdue_instalments(self.as_of, conn_id=self.conn_id)
+        parts = build_core(self.parts, run_id=context["run_id"], conn_id=self.conn_id)
+        flags = flag_overdue(self.as_of, conn_id=self.conn_id)
         return {"parts": parts, "overdue": flags}
 
 
@@ -110,6 +102,7 @@ class PublishMartsOperator(BaseOperator):
 
     def execute(self, context) -> dict:
         from client_dwh.warehouse.marts import publish_marts
+        from client_dwh.warehouse.pipeline import in_order
 
-        last = sorted(self.parts or [], key=lambda p: (p["batch"], p["part"]))[-1:] or [None]
+        last = in_order(self.parts)[-1:] or [None]
         return publish_marts(run_id=context["run_id"], last_part=last[0], conn_id=self.conn_id)

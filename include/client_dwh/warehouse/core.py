@@ -10,25 +10,13 @@ import logging
 import time
 from typing import Any
 
+from client_dwh.entities import ENTITIES
 from client_dwh.warehouse.db import connect, query, run_sql
 
 log = logging.getLogger(__name__)
 
-# entity -> (SQL file, core table the valid rows go to); order matters.
-CORE_STEPS = (
-    ("clients", "core/clients.sql", "core.clients"),
-    ("products", "core/products.sql", "core.products"),
-    ("loans", "core/loans.sql", "core.loans"),
-    ("payments", "core/instalments.sql", "core.instalments"),
-    ("product_usage", "core/product_usage.sql", "core.product_usage"),  # needs its client and product
-    ("retail_purchases", "core/retail_lines.sql", "core.retail_lines"),
-    ("partner_services", "core/partner_services.sql", "core.partner_services"),
-    # needs its client and service
-    ("service_interactions", "core/service_interactions.sql", "core.service_interactions"),
-    ("crm_clients", "core/crm_clients.sql", "core.crm_clients"),
-    ("station_clients", "core/station_clients.sql", "core.station_clients"),  # needs its bank client
-    ("station_visits", "core/station_visits.sql", "core.station_visits"),  # needs its station client
-)
+# (entity, SQL file, core table) in build order, from the entity registry.
+CORE_STEPS = tuple((e.name, e.core_sql, e.core_table) for e in ENTITIES.values())
 
 
 def build_core_for_part(

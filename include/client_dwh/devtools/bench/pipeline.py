@@ -31,9 +31,7 @@ def _timed(fn, *args, **kwargs) -> tuple[Any, float]:
 def bench_pipeline(clients: int, seed: int = 42, parts: int = 1) -> dict[str, Any]:
     from client_dwh.landing import landing_root, list_landed_parts, read_verified_files
     from client_dwh.sources.synthetic.land import generate_and_land
-    from client_dwh.warehouse.core import build_core_for_part, flag_overdue_instalments
-    from client_dwh.warehouse.marts import build_marts, publish_marts
-    from client_dwh.warehouse.staging import load_partition
+    from client_dwh.warehouse.pipeline import process_parts
 
     as_of = dt.date.today()
     landing = tempfile.mkdtemp(prefix="client_dwh_bench_")
@@ -55,14 +53,18 @@ def bench_pipeline(clients: int, seed: int = 42, parts: int = 1) -> dict[str, An
     results["generate"] = {"rows": rows, "seconds": seconds}
 
     landed = [p.to_xcom() for p in list_landed_parts(landing_root(landing))]
-    stats, seconds = _timed(lambda: [load_partition(p) for p in landed])
-    results["staging_load"] = {"rows": sum(s["read"] for s in stats), "seconds": seconds}
-    _, seconds = _timed(lambda: [build_core_for_part(p) for p in landed])
-    _, flag_seconds = _timed(flag_overdue_instalments, as_of.isoformat())
-    results["core"] = {"rows": rows, "seconds": seconds + flag_seconds, "flag_overdue_seconds": flag_seconds}
-    _, seconds = _timed(build_marts, as_of.isoformat())
-    _, publish_seconds = _timed(publish_marts, run_id="bench", last_part=landed[-1])
-    results["marts"] = {"rows": rows, "seconds": seconds + publish_seconds}
+    processed = process_parts(landed, as_of.isoformat(), run_id="bench")
+    seconds = processed["seconds"]
+    results["staging_load"] = {
+        "rows": sum(s["read"] for s in processed["staging"]),
+        "seconds": seconds["staging"],
+    }
+    results["core"] = {
+        "rows": rows,
+        "seconds": seconds["core"] + seconds["flag_overdue"],
+        "flag_overdue_seconds": seconds["flag_overdue"],
+    }
+    results["marts"] = {"rows": rows, "seconds": seconds["marts"]}
     results["end_to_end_seconds"] = time.perf_counter() - started
 
     # Baselines on the same landed bytes: the strict one into an unlogged table (no WAL), and for context

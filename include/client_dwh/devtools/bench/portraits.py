@@ -146,8 +146,7 @@ def bench_portraits(
     from client_dwh.landing import landing_root, list_landed_parts
     from client_dwh.portraits.warehouse_mapping import map_client_portraits
     from client_dwh.sources.synthetic.land import generate_and_land
-    from client_dwh.warehouse.core import build_core_for_part
-    from client_dwh.warehouse.staging import load_partition
+    from client_dwh.warehouse.pipeline import process_parts
 
     batch = f"bench-portraits-s{seed}"
     timings = {}
@@ -160,9 +159,7 @@ def bench_portraits(
         timings["generate_and_land_seconds"] = round(time.perf_counter() - started, 2)
         landed = [p.to_xcom() for p in list_landed_parts(landing_root(landing_url), batch)]
         started = time.perf_counter()
-        for part in landed:
-            load_partition(part, conn_id=conn_id)
-            build_core_for_part(part, conn_id=conn_id)
+        process_parts(landed, (as_of or dt.date.today()).isoformat(), marts=False, conn_id=conn_id)
         timings["stage_and_core_seconds"] = round(time.perf_counter() - started, 2)
         started = time.perf_counter()
         report = map_client_portraits(landed, conn_id=conn_id, run_id="bench_portraits")

@@ -20,11 +20,9 @@ def bench_retail_import(
     """Return rows, valid RFM customers, seconds per stage and rows/s for ``path`` (CSV or CSV.GZ)."""
     from client_dwh.landing import landing_root, list_landed_parts
     from client_dwh.sources.retail_import import import_online_retail, source_name
-    from client_dwh.warehouse.core import build_core_for_part
     from client_dwh.warehouse.db import connect, query
     from client_dwh.warehouse.ddl import create_schema
-    from client_dwh.warehouse.marts import build_marts, publish_marts
-    from client_dwh.warehouse.staging import load_partition
+    from client_dwh.warehouse.pipeline import process_parts, refresh_marts
 
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S")
     source = f"{source_name(path)[:30]}-bench-{stamp}"
@@ -43,18 +41,10 @@ def bench_retail_import(
     rows = sum(m["files"]["retail_purchases"]["rows"] for m in manifests)
     parts = [p.to_xcom() for p in list_landed_parts(landing_root(landing), batch)]
 
-    mark = time.perf_counter()
-    for part in parts:
-        load_partition(part, run_id="bench-retail", conn_id=conn_id)
-    seconds["staging_load"] = time.perf_counter() - mark
-    mark = time.perf_counter()
-    for part in parts:
-        build_core_for_part(part, run_id="bench-retail", conn_id=conn_id)
-    seconds["core"] = time.perf_counter() - mark
-    mark = time.perf_counter()
-    build_marts(as_of, conn_id=conn_id)
-    publish_marts(run_id="bench-retail", last_part=parts[-1], conn_id=conn_id)
-    seconds["marts"] = time.perf_counter() - mark
+    steps = process_parts(parts, as_of, run_id="bench-retail", conn_id=conn_id)["seconds"]
+    seconds["staging_load"] = steps["staging"]
+    seconds["core"] = steps["core"] + steps["flag_overdue"]
+    seconds["marts"] = steps["marts"]
     seconds["total"] = time.perf_counter() - started
 
     with connect(conn_id) as conn:
@@ -77,8 +67,7 @@ def bench_retail_import(
         )
     if not keep:
         _remove_bench_rows(source, batch, conn_id)
-        build_marts(as_of, conn_id=conn_id)
-        publish_marts(run_id="bench-retail-cleanup", last_part=None, conn_id=conn_id)
+        refresh_marts(as_of, run_id="bench-retail-cleanup", conn_id=conn_id)
     return {
         "file": str(path),
         "rows": rows,
