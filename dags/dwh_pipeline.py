@@ -43,10 +43,11 @@ from client_dwh.operators.warehouse_operators import (
     PublishMartsOperator,
 )
 from client_dwh.portraits.threshold import DEFAULT_THRESHOLD, MAX_THRESHOLD, MIN_THRESHOLD
+from client_dwh.run_dates import MACROS
 
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"  # the as-of Params: yyyy-mm-dd
-# Manual runs triggered without a logical date have no ds: fall back to the day the run was made for.
-AS_OF = "{{ params.as_of_date or ds or dag_run.run_after.strftime('%Y-%m-%d') }}"
+# Param, else logical date, else run_after (runs triggered without a logical date have no ds).
+AS_OF = "{{ run_as_of_date(params, dag_run) }}"
 
 with DAG(
     dag_id="dwh_pipeline",
@@ -58,6 +59,7 @@ with DAG(
     max_active_runs=1,  # parts must be applied in order; two runs would race for the same parts
     tags=["client-analytics", "warehouse", "loans"],
     template_searchpath=[str(config.SQL_DIR)],
+    user_defined_macros=MACROS,
     default_args={"retries": 2, "retry_delay": dt.timedelta(minutes=1), "owner": "data-platform"},
     params={
         "batch": Param(
@@ -87,7 +89,7 @@ with DAG(
             format="date",
             pattern=ISO_DATE,
             title="As-of date for overdue flags",
-            description="Empty: the run's logical date.",
+            description="Empty: the run's logical date, or the day it was triggered for when it has none.",
         ),
         "rfm_as_of_date": Param(
             None,

@@ -51,7 +51,7 @@ with DAG(
             type=["null", "string"],
             pattern=BATCH_NAME.pattern,
             title="Batch name",
-            description="Empty: the run's logical date, e.g. 20261122.",
+            description="Empty: the run's date (logical date, else the day it was made for), e.g. 20261122.",
         ),
         "retail_export_path": Param(
             None,
@@ -64,7 +64,7 @@ with DAG(
 ) as dag:
 
     @task(task_display_name="Generate and land partitions")
-    def generate_and_land_partitions(params=None, ds=None, dag_run=None) -> list[dict]:
+    def generate_and_land_partitions(params=None, dag_run=None) -> list[dict]:
         """Land every part of the batch; XCom gets each part's manifest (counts and checksums)."""
         from pathlib import Path
 
@@ -83,8 +83,9 @@ with DAG(
             manifests = import_online_retail(path, batch=params["batch"] or f"retail-{source_name(path)}")
             return [{"batch": m["batch"], "part": m["part"], "files": m["files"]} for m in manifests]
 
-        # A manual run triggered without a logical date has no ds: use the day it was made for.
-        as_of = dt.date.fromisoformat(ds) if ds else dag_run.run_after.date()
+        from client_dwh.run_dates import run_as_of_date
+
+        as_of = run_as_of_date(params, dag_run)
         manifests = generate_and_land(
             clients=params["clients"],
             parts=params["parts"],
