@@ -81,7 +81,7 @@ def test_pipeline_fills_the_portrait_marts_accurately(mapped, warehouse, station
     )
     assert refreshed == {"mart.client_portraits": station_clients, "mart.portrait_distribution": 8}
     (stored,) = warehouse.execute("select scaler -> 'scaler' ->> 'type' from meta.portrait_models").fetchone()
-    assert stored == "StandardScaler"
+    assert stored == "catalogue_spread"
 
 
 def test_rerun_maps_nobody_and_a_changed_client_alone_is_remapped(mapped, warehouse, landing):
@@ -135,11 +135,9 @@ def test_changing_portraits_json_remaps_everyone(mapped, warehouse, tmp_path):
 
 def test_threshold_changes_who_is_unassigned(mapped, warehouse):
     parts, first = mapped
-    strict = map_client_portraits(parts, threshold=0.5, run_id="strict")
-    assert (
-        strict["remapped"]["everyone"] and "threshold changed (1.6 -> 0.5)" in strict["remapped"]["reasons"]
-    )
-    assert strict["unassigned_share"] > first["unassigned_share"] + 0.2
+    strict = map_client_portraits(parts, threshold=0.3, run_id="strict")
+    assert strict["remapped"]["everyone"] and "threshold changed (1 -> 0.3)" in strict["remapped"]["reasons"]
+    assert strict["unassigned_share"] > first["unassigned_share"] + 0.1
     relaxed = map_client_portraits(parts, threshold=DEFAULT_THRESHOLD, run_id="default")
     assert relaxed["portrait_counts"] == first["portrait_counts"]
     with pytest.raises(ValueError, match="threshold"):

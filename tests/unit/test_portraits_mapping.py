@@ -29,8 +29,8 @@ def population(catalogue):
 
 
 @pytest.fixture(scope="module")
-def fitted_mapper(catalogue, population):
-    return PortraitMapper(catalogue).fit(population)
+def fitted_mapper(catalogue):
+    return PortraitMapper(catalogue)
 
 
 def clients_frame(catalogue, rows):
@@ -63,8 +63,8 @@ def test_threshold_moves_the_unassigned_boundary(catalogue, population, fitted_m
     # Halfway between two prototypes: confidence near 0, distance well above zero.
     between = (catalogue.prototypes[0] + catalogue.prototypes[3]) / 2
     distance = fitted_mapper.assign(clients_frame(catalogue, [between]))["distance"].iloc[0]
-    strict = PortraitMapper(catalogue, threshold=distance * 0.99).fit(population)
-    lenient = PortraitMapper(catalogue, threshold=distance * 1.01).fit(population)
+    strict = PortraitMapper(catalogue, threshold=distance * 0.99)
+    lenient = PortraitMapper(catalogue, threshold=distance * 1.01)
     assert strict.assign(clients_frame(catalogue, [between]))["portrait_id"].iloc[0] == UNASSIGNED
     assert lenient.assign(clients_frame(catalogue, [between]))["portrait_id"].iloc[0] in catalogue.ids
 
@@ -73,9 +73,7 @@ def test_confidence_is_a_share_and_falls_between_portraits(catalogue, population
     assignments = fitted_mapper.assign(population)
     assert assignments["confidence"].between(0, 1).all()
     halfway = clients_frame(catalogue, [(catalogue.prototypes[0] + catalogue.prototypes[3]) / 2])
-    assert (
-        PortraitMapper(catalogue, threshold=100).fit(population).assign(halfway)["confidence"].iloc[0] < 0.5
-    )
+    assert PortraitMapper(catalogue, threshold=100).assign(halfway)["confidence"].iloc[0] < 0.5
 
 
 def test_generation_is_deterministic_for_a_seed(catalogue):
@@ -99,7 +97,7 @@ def test_generated_features_are_plausible(catalogue):
 
 def test_accuracy_and_outlier_catch_at_default_noise(catalogue):
     features, truth = generate_station_clients(20_000, 2024, catalogue)
-    metrics = evaluate(PortraitMapper(catalogue).fit(features).assign(features), truth)
+    metrics = evaluate(PortraitMapper(catalogue).assign(features), truth)
     assert metrics["accuracy"] >= 0.95
     assert metrics["outliers_caught_share"] >= 0.8
     assert metrics["n_clients"] == 20_000
@@ -136,14 +134,18 @@ def test_fitted_parameters_round_trip_through_json(catalogue, population, fitted
         PortraitMapper.from_dict({**params, "model_version": "other"}, catalogue)
     with pytest.raises(ValueError, match="feature set"):
         PortraitMapper.from_dict({**params, "features": params["features"][::-1]}, catalogue)
+    # The saved scale, not the catalogue's current spread, defines the units of a stored model.
+    doubled = {**params, "scaler": {**params["scaler"], "scale": [2 * v for v in params["scaler"]["scale"]]}}
+    halved = PortraitMapper.from_dict(doubled, catalogue).assign(population)["distance"]
+    np.testing.assert_allclose(halved, fitted_mapper.assign(population)["distance"] / 2)
 
 
-def test_unfitted_mapper_and_missing_values_are_refused(catalogue, population):
-    with pytest.raises(RuntimeError, match="not fitted"):
-        PortraitMapper(catalogue).assign(population)
+def test_missing_values_and_a_bad_stored_scale_are_refused(catalogue, population):
     broken = population.head(3).assign(age=[40, np.nan, 30])
     with pytest.raises(ValueError, match="1 client"):
-        PortraitMapper(catalogue).fit(population).assign(broken)
+        PortraitMapper(catalogue).assign(broken)
+    with pytest.raises(ValueError, match="positive numbers"):
+        PortraitMapper(catalogue, scale=np.zeros(len(catalogue.features)))
 
 
 def test_visits_reproduce_client_features(catalogue):

@@ -5,7 +5,7 @@ import pytest
 
 from client_dwh.portraits.catalogue import UNASSIGNED, load_portraits
 from client_dwh.portraits.mapping import PortraitMapper
-from client_dwh.portraits.upload import MIN_ROWS_FOR_POPULATION_SCALER, UploadError, map_csv
+from client_dwh.portraits.upload import UploadError, map_csv
 from client_dwh.sources.synthetic.station_population import generate_station_clients
 
 
@@ -46,7 +46,7 @@ def test_small_upload_reports_every_bad_row(tmp_path, catalogue):
 
     assert stats["rows_read"] == len(rows) == stats["rows_mapped"] + stats["rows_rejected"]
     assert stats["rows_mapped"] == 2 and stats["rows_rejected"] == 6
-    assert stats["scaler_fitted_on"] == "catalogue_prototypes"
+    assert stats["scale_reference"] == "catalogue_spread"
     assert stats["portrait_counts"]["taxi_driver"] == 1 and stats["portrait_counts"]["long_haul_trucker"] == 1
     assert sum(stats["portrait_counts"].values()) == stats["rows_mapped"]
 
@@ -85,13 +85,13 @@ def test_row_with_several_problems_lists_them_all(tmp_path, catalogue):
     assert stats["rejections_by_check"] == {"avg_check out of range": 1, "uses_app not a number": 1}
 
 
-def test_large_upload_fits_the_scaler_on_the_uploaded_population(tmp_path, catalogue):
+def test_large_upload_is_mapped_in_the_catalogue_units(tmp_path, catalogue):
     clients, truth = generate_station_clients(400, 9, catalogue, outlier_share=0.0)
     input_path = tmp_path / "clients.csv"
     clients.rename(columns={"client_id": "ID"}).to_csv(input_path, index=False)
     stats = map_csv(input_path, tmp_path / "out.csv", catalogue)
-    assert stats["rows_mapped"] == 400 >= MIN_ROWS_FOR_POPULATION_SCALER
-    assert stats["scaler_fitted_on"] == "population"
+    assert stats["rows_mapped"] == 400
+    assert stats["scale_reference"] == "catalogue_spread"
     output = pd.read_csv(tmp_path / "out.csv")
     assert (output["portrait_id"] == truth["true_portrait_id"]).mean() >= 0.95
     assert (output["portrait_id"] != UNASSIGNED).sum() + stats["rows_unassigned"] == 400
@@ -100,10 +100,10 @@ def test_large_upload_fits_the_scaler_on_the_uploaded_population(tmp_path, catal
 def test_a_stored_mapper_can_be_reused(tmp_path, catalogue):
     clients, _ = generate_station_clients(20, 4, catalogue)
     clients.to_csv(tmp_path / "clients.csv", index=False)
-    population, _ = generate_station_clients(2_000, 4, catalogue)
-    mapper = PortraitMapper.from_dict(PortraitMapper(catalogue).fit(population).to_dict(), catalogue)
+    stored = PortraitMapper(catalogue, threshold=0.7).to_dict()
+    mapper = PortraitMapper.from_dict(stored, catalogue)
     stats = map_csv(tmp_path / "clients.csv", tmp_path / "out.csv", catalogue, fitted_mapper=mapper)
-    assert stats["scaler_fitted_on"] == "population" and stats["rows_mapped"] == 20
+    assert stats["threshold"] == 0.7 and stats["rows_mapped"] == 20
 
 
 def test_missing_feature_column_fails_the_whole_file(tmp_path, catalogue):

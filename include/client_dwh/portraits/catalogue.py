@@ -9,10 +9,15 @@ File layout::
     {
       "schema_version": 1,
       "features": {"<feature>": {"desc", "kind": integer|number|share, "scale": linear|log,
-                                 "min", "max", "spread" (linear only: typical absolute variation)}},
+                                 "min", "max", "spread"}},
       "portraits": [{"id", "name", "desc", "prototype": {<feature>: value}, "weights"?: {<feature>: w},
                      "advice"}]
     }
+
+``spread`` is a feature's typical variation among clients of one portrait: in the feature's own units for a
+linear feature (required), and as the standard deviation of its natural logarithm for a log feature
+(optional, default ``DEFAULT_LOG_SPREAD``: 0.5 is roughly "half as much to 1.65 times as much"). Distances
+are measured in these units, so they mean the same whoever else is in the population being mapped.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ IDENTIFIER_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 PORTRAIT_KEYS = {"id", "name", "desc", "prototype", "weights", "advice"}
 REQUIRED_PORTRAIT_TEXT_FIELDS = ("name", "desc", "advice")
 FEATURE_SPEC_KEYS = {"desc", "kind", "scale", "min", "max", "spread"}
+DEFAULT_LOG_SPREAD = 0.5
 
 
 class PortraitSchemaError(ValueError):
@@ -53,8 +59,8 @@ class FeatureSpec:
     scale: str
     min: float
     max: float
-    # Typical absolute variation of a linear feature; log features vary relatively and need none.
-    spread: float | None
+    # Typical variation within one portrait: absolute for a linear feature, of the logarithm for a log one.
+    spread: float
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,11 @@ class PortraitCatalogue:
     @property
     def names(self) -> dict[str, str]:
         return {p.id: p.name for p in self.portraits}
+
+    @property
+    def reference_scale(self) -> np.ndarray:
+        """Each feature's declared ``spread`` in model space: the fixed unit of the mapping distance."""
+        return np.array([spec.spread for spec in self.feature_specs], dtype=float)
 
     @property
     def log_feature_mask(self) -> np.ndarray:
@@ -232,9 +243,12 @@ def _parse_feature_specs(raw_features: Any) -> tuple[FeatureSpec, ...]:
             raise PortraitSchemaError(f"{where}: a share must have 0 <= min < max <= 1")
         if scale == "log" and low <= 0:
             raise PortraitSchemaError(f"{where}: min must be > 0 for a log-scale feature")
-        spread = raw_spec.get("spread")
-        if scale == "linear" and (not _is_number(spread) or spread <= 0):
-            raise PortraitSchemaError(f"{where}: spread must be a number > 0 for a linear feature")
+        spread = raw_spec.get("spread", DEFAULT_LOG_SPREAD if scale == "log" else None)
+        if not _is_number(spread) or spread <= 0:
+            raise PortraitSchemaError(
+                f"{where}: spread must be a number > 0 (a linear feature's typical variation in its units, "
+                "a log feature's as the standard deviation of its logarithm)"
+            )
         desc = raw_spec.get("desc", "")
         if not isinstance(desc, str):
             raise PortraitSchemaError(f"{where}: desc must be a string")
@@ -246,7 +260,7 @@ def _parse_feature_specs(raw_features: Any) -> tuple[FeatureSpec, ...]:
                 scale=scale,
                 min=float(low),
                 max=float(high),
-                spread=float(spread) if scale == "linear" else None,
+                spread=float(spread),
             )
         )
     return tuple(specs)

@@ -4,10 +4,14 @@ Clustering first and naming clusters afterwards (the seed project's approach, se
 "this client is like nobody" and drifts when the client mix changes; comparing each client directly with
 the hand-written prototypes keeps the portraits stable and explainable.
 
-Model space: log-scale features are log-transformed (see ``PortraitCatalogue.to_model_space``), then a
-``StandardScaler`` fitted on the client population puts all features on comparable units; prototypes go
-through the same transform and scaler. The distance from a client ``z`` to portrait ``p`` is the weighted
-Euclidean distance ``sqrt(sum_f w_pf * (z_f - p_f) ** 2)`` with the portrait's own feature weights.
+Model space: log-scale features are log-transformed (see ``PortraitCatalogue.to_model_space``) and every
+feature is divided by its declared ``spread`` (``PortraitCatalogue.reference_scale``), the typical variation
+within one portrait. That unit is fixed by the catalogue and saved with the model, never fitted on the
+clients being mapped, so a client's portrait does not depend on who else is in the file or the warehouse (a
+file of one taxi fleet, or of five rows, is mapped exactly like a mixed population). The distance from a
+client ``z`` to portrait ``p`` is the weighted root-mean-square difference
+``sqrt(sum_f w_pf * (z_f - p_f) ** 2 / sum_f w_pf)`` with the portrait's own feature weights, in those
+units: 1.0 means "one typical spread away on an average feature" (see ``threshold``).
 
 ``confidence`` is the relative margin between the nearest and the second-nearest portrait,
 ``1 - d_nearest / d_second`` in [0, 1]: 1 for a client exactly on a prototype, 0 for a client equally far
@@ -16,20 +20,18 @@ from two portraits. Unassigned clients get confidence 0 because no portrait was 
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.preprocessing import StandardScaler
 
 from client_dwh.portraits.catalogue import UNASSIGNED, PortraitCatalogue
 from client_dwh.portraits.threshold import DEFAULT_THRESHOLD
 
 # Bump when the transform, distance or confidence definition changes: stored assignments and stored scaler
 # parameters of another version must not be mixed with this one.
-MODEL_VERSION = "portrait-nearest-prototype-1.0"
-FITTED_ON_POPULATION = "population"
-FITTED_ON_CATALOGUE = "catalogue_prototypes"
+MODEL_VERSION = "portrait-nearest-prototype-2.0"
+SCALE_FROM_CATALOGUE_SPREAD = "catalogue_spread"
 ASSIGNMENT_COLUMNS = (
     "client_id",
     "portrait_id",
@@ -43,34 +45,23 @@ ASSIGNMENT_COLUMNS = (
 
 
 class PortraitMapper:
-    """Nearest-prototype mapper; ``fit`` (or ``fit_to_catalogue`` / ``from_dict``) before ``assign``."""
+    """Nearest-prototype mapper, ready to ``assign`` as built (or restored with ``from_dict``)."""
 
-    def __init__(self, catalogue: PortraitCatalogue, threshold: float = DEFAULT_THRESHOLD) -> None:
+    def __init__(
+        self,
+        catalogue: PortraitCatalogue,
+        threshold: float = DEFAULT_THRESHOLD,
+        *,
+        scale: np.ndarray | None = None,
+    ) -> None:
         if not threshold > 0:
             raise ValueError("threshold must be > 0")
         self.catalogue = catalogue
         self.threshold = float(threshold)
-        self.scaler: StandardScaler | None = None
-        self.fitted_on: str | None = None
-
-    def fit(self, features_df: pd.DataFrame) -> Self:
-        """Fit the scaler on the client population (all rows, outliers included: they are part of it)."""
-        model_values = self.catalogue.to_model_space(self.feature_matrix(features_df))
-        if len(model_values) < 2:
-            raise ValueError("need at least 2 clients to fit the scaler; use fit_to_catalogue() instead")
-        self.scaler = StandardScaler().fit(model_values)
-        self.fitted_on = FITTED_ON_POPULATION
-        return self
-
-    def fit_to_catalogue(self) -> Self:
-        """Fit the scaler on the prototypes themselves, for populations too small to estimate spreads.
-
-        With a balanced client mix the population spread is close to the spread of the prototypes, so
-        ``DEFAULT_THRESHOLD`` keeps roughly the same meaning.
-        """
-        self.scaler = StandardScaler().fit(self.catalogue.to_model_space(self.catalogue.prototypes))
-        self.fitted_on = FITTED_ON_CATALOGUE
-        return self
+        self.scale = catalogue.reference_scale if scale is None else np.asarray(scale, dtype=float)
+        if self.scale.shape != (len(catalogue.features),) or not (self.scale > 0).all():
+            raise ValueError(f"scale must be {len(catalogue.features)} positive numbers, one per feature")
+        self.scale_reference = SCALE_FROM_CATALOGUE_SPREAD
 
     def feature_matrix(self, features_df: pd.DataFrame) -> np.ndarray:
         missing = [name for name in self.catalogue.features if name not in features_df.columns]
@@ -84,12 +75,10 @@ class PortraitMapper:
 
     def scaled(self, features_df: pd.DataFrame) -> np.ndarray:
         """Clients in model space, shape (clients, features)."""
-        return self._require_scaler().transform(
-            self.catalogue.to_model_space(self.feature_matrix(features_df))
-        )
+        return self.catalogue.to_model_space(self.feature_matrix(features_df)) / self.scale
 
     def scaled_prototypes(self) -> np.ndarray:
-        return self._require_scaler().transform(self.catalogue.to_model_space(self.catalogue.prototypes))
+        return self.catalogue.to_model_space(self.catalogue.prototypes) / self.scale
 
     def distances_in_model_space(self, scaled_points: np.ndarray) -> np.ndarray:
         """Weighted distances of model-space points to every prototype, shape (points, portraits)."""
@@ -98,7 +87,9 @@ class PortraitMapper:
         squared = np.empty((len(scaled_points), len(prototypes)))
         # One pass per portrait keeps memory at (clients x features), not (clients x portraits x features).
         for portrait, (prototype, portrait_weights) in enumerate(zip(prototypes, weights, strict=True)):
-            squared[:, portrait] = ((scaled_points - prototype) ** 2) @ portrait_weights
+            squared[:, portrait] = ((scaled_points - prototype) ** 2) @ (
+                portrait_weights / portrait_weights.sum()
+            )
         return np.sqrt(squared)
 
     def assign(self, features_df: pd.DataFrame) -> pd.DataFrame:
@@ -133,29 +124,21 @@ class PortraitMapper:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable fitted parameters (no pickles: safe to store in XCom or a table)."""
-        scaler = self._require_scaler()
+        """JSON-serialisable parameters (no pickles: safe to store in XCom or a table)."""
         return {
             "model_version": MODEL_VERSION,
             "catalogue_sha256": self.catalogue.sha256,
             "features": list(self.catalogue.features),
             "log_features": [spec.name for spec in self.catalogue.feature_specs if spec.scale == "log"],
             "threshold": self.threshold,
-            "fitted_on": self.fitted_on,
-            "scaler": {
-                "type": "StandardScaler",
-                "mean": scaler.mean_.tolist(),
-                "scale": scaler.scale_.tolist(),
-                "var": scaler.var_.tolist(),
-                "n_samples_seen": int(scaler.n_samples_seen_),
-            },
+            "scaler": {"type": self.scale_reference, "scale": self.scale.tolist()},
         }
 
     @classmethod
     def from_dict(cls, params: dict[str, Any], catalogue: PortraitCatalogue) -> PortraitMapper:
-        """Rebuild a fitted mapper. Raises ValueError if the parameters belong to another model version or
-        feature set. A changed prototype or weight (different ``catalogue_sha256``) is allowed: the scaler
-        describes the population, not the portraits."""
+        """Rebuild a stored mapper with its saved scale. Raises ValueError if the parameters belong to another
+        model version or feature set. A changed prototype or weight (different ``catalogue_sha256``) is
+        allowed: the saved scale still defines the units."""
         if params.get("model_version") != MODEL_VERSION:
             raise ValueError(
                 f"stored mapper is version {params.get('model_version')!r}, this code is {MODEL_VERSION!r}"
@@ -167,20 +150,6 @@ class PortraitMapper:
         ):
             raise ValueError("stored mapper was fitted on a different feature set; refit it")
         scaler_params = params["scaler"]
-        if scaler_params.get("type") != "StandardScaler":
+        if scaler_params.get("type") != SCALE_FROM_CATALOGUE_SPREAD:
             raise ValueError(f"unsupported scaler type {scaler_params.get('type')!r}")
-        scaler = StandardScaler()
-        scaler.mean_ = np.asarray(scaler_params["mean"], dtype=float)
-        scaler.scale_ = np.asarray(scaler_params["scale"], dtype=float)
-        scaler.var_ = np.asarray(scaler_params["var"], dtype=float)
-        scaler.n_samples_seen_ = int(scaler_params["n_samples_seen"])
-        scaler.n_features_in_ = len(catalogue.features)
-        mapper = cls(catalogue, threshold=params["threshold"])
-        mapper.scaler = scaler
-        mapper.fitted_on = params.get("fitted_on")
-        return mapper
-
-    def _require_scaler(self) -> StandardScaler:
-        if self.scaler is None:
-            raise RuntimeError("mapper is not fitted: call fit(), fit_to_catalogue() or from_dict() first")
-        return self.scaler
+        return cls(catalogue, threshold=params["threshold"], scale=np.asarray(scaler_params["scale"]))

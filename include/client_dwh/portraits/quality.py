@@ -80,7 +80,7 @@ def cluster_then_label_baseline(
     """The seed project's method: KMeans with k = number of portraits on the scaled features, then each
     cluster gets the portrait whose prototype is nearest to the cluster centre. Never ``unassigned``, and
     two clusters may share a portrait while another portrait gets no cluster at all."""
-    mapper = PortraitMapper(catalogue).fit(features_df)
+    mapper = PortraitMapper(catalogue)
     scaled = mapper.scaled(features_df)
     kmeans = KMeans(n_clusters=len(catalogue.ids), n_init=BASELINE_N_INIT, random_state=seed).fit(scaled)
     centre_portrait = mapper.distances_in_model_space(kmeans.cluster_centers_).argmin(axis=1)
@@ -118,3 +118,27 @@ def format_report(metrics: dict[str, Any]) -> str:
             f"/ {scores['support']}"
         )
     return "\n".join(lines)
+
+
+def threshold_curve(
+    assignments: pd.DataFrame, true_portrait: pd.Series | np.ndarray, thresholds: list[float]
+) -> list[dict[str, float]]:
+    """For each candidate threshold: accuracy on portrait-drawn clients and the share of outliers caught.
+
+    ``assignments`` is ``PortraitMapper.assign`` output (any threshold: only ``nearest_portrait_id`` and
+    ``distance`` are used); ``true_portrait`` is aligned with it, ``unassigned`` for the outliers.
+    """
+    true = np.asarray(true_portrait, dtype=object)
+    nearest = assignments["nearest_portrait_id"].to_numpy()
+    distance = assignments["distance"].to_numpy()
+    is_outlier = true == UNASSIGNED
+    return [
+        {
+            "threshold": float(threshold),
+            "accuracy": float(((nearest == true) & (distance <= threshold))[~is_outlier].mean()),
+            "outliers_caught_share": (
+                float((distance[is_outlier] > threshold).mean()) if is_outlier.any() else None
+            ),
+        }
+        for threshold in thresholds
+    ]

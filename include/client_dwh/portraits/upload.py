@@ -5,11 +5,10 @@ Analysts export such files from spreadsheets, so the reader tolerates the usual 
 separators). Bad rows are never dropped silently: they appear in the output with an empty ``portrait_id``
 and an ``error`` explaining why, so ``rows_read == rows_mapped + rows_rejected`` always holds.
 
-Scaling: with at least ``MIN_ROWS_FOR_POPULATION_SCALER`` valid rows the scaler is fitted on the uploaded
-population, like the warehouse mapping; a smaller file cannot estimate feature spreads, so the scaler is
-fitted on the catalogue prototypes instead (``PortraitMapper.fit_to_catalogue``). A caller may also pass an
-already fitted mapper (e.g. restored with ``PortraitMapper.from_dict`` from the warehouse run) to map the
-file exactly as the warehouse would.
+Each row is mapped on its own, in the catalogue's fixed units (see ``mapping``): a file of one kind of
+client, or of a single row, gets the same portraits as the same clients inside a large mixed file. A caller
+may also pass a stored mapper (restored with ``PortraitMapper.from_dict`` from the warehouse run) to map the
+file exactly as the warehouse did.
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ import pandas as pd
 from client_dwh.portraits.catalogue import UNASSIGNED, PortraitCatalogue
 from client_dwh.portraits.mapping import DEFAULT_THRESHOLD, PortraitMapper
 
-MIN_ROWS_FOR_POPULATION_SCALER = 50
 ID_COLUMN_CANDIDATES = ("client_id", "id")
 UNASSIGNED_NAME = "Не определён"
 CANDIDATE_SEPARATORS = (";", "\t", ",")
@@ -141,7 +139,6 @@ def map_csv(
     is_valid = (reasons == "").to_numpy()
     valid_features = pd.DataFrame({"client_id": client_id, **values})[is_valid]
 
-    fitted_on = None
     output = frame[[id_column, *catalogue.features]].rename(columns={id_column: "client_id"})
     output.insert(0, "source_row", np.arange(1, len(frame) + 1))
     output["portrait_id"] = ""
@@ -150,13 +147,7 @@ def map_csv(
     output["confidence"] = np.nan
     output["error"] = reasons.to_numpy()
     if len(valid_features):
-        if fitted_mapper is not None:
-            mapper = fitted_mapper
-        elif len(valid_features) >= MIN_ROWS_FOR_POPULATION_SCALER:
-            mapper = PortraitMapper(catalogue, threshold=threshold).fit(valid_features)
-        else:
-            mapper = PortraitMapper(catalogue, threshold=threshold).fit_to_catalogue()
-        fitted_on = mapper.fitted_on
+        mapper = fitted_mapper or PortraitMapper(catalogue, threshold=threshold)
         assignments = mapper.assign(valid_features)
         names = {**catalogue.names, UNASSIGNED: UNASSIGNED_NAME}
         output.loc[is_valid, "portrait_id"] = assignments["portrait_id"].to_numpy()
@@ -176,7 +167,7 @@ def map_csv(
             for portrait_id in (*catalogue.ids, UNASSIGNED)
         },
         "rejections_by_check": {name: count for name, count in rejections_by_check.items() if count},
-        "scaler_fitted_on": fitted_on,
+        "scale_reference": (fitted_mapper or PortraitMapper(catalogue, threshold)).scale_reference,
         "threshold": fitted_mapper.threshold if fitted_mapper is not None else threshold,
     }
 

@@ -1,11 +1,10 @@
 """Map the warehouse's station clients to portraits: only new or changed clients, everyone when the model changes.
 
-Features come from ``core.station_client_features`` (derived from visits in SQL). The scaler is fitted on
-the whole client population and stored in ``meta.portrait_models``; later runs reuse it and map only clients
-whose ``features_hash`` differs from the one stored in ``mart.client_portraits`` (or who are not mapped
-yet). Everyone is re-mapped, with a freshly fitted scaler, when the model version, the content of
-portraits.json (its sha256) or the threshold changed, or the population grew or shrank by more than
-``POPULATION_DRIFT_SHARE`` since the fit - otherwise the stored spreads would no longer describe it.
+Features come from ``core.station_client_features`` (derived from visits in SQL). The mapper's parameters
+(threshold and the catalogue's fixed scale, never fitted on the population) are stored in
+``meta.portrait_models``; later runs reuse them and map only clients whose ``features_hash`` differs from
+the one stored in ``mart.client_portraits`` (or who are not mapped yet). Everyone is re-mapped when the
+model version, the content of portraits.json (its sha256) or the threshold changed.
 """
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ from client_dwh.warehouse.marts import record_mart_refresh
 
 log = logging.getLogger(__name__)
 
-POPULATION_DRIFT_SHARE = 0.25
 PORTRAIT_MARTS = ("mart.client_portraits", "mart.portrait_distribution")
 MART_COLUMNS = (
     "client_id",
@@ -70,12 +68,10 @@ def map_client_portraits(
                 from client_features""",
         )
         stored = _latest_model(conn)
-        everyone_because = _why_remap_everyone(stored, catalogue, threshold, population)
+        everyone_because = _why_remap_everyone(stored, catalogue, threshold)
         if everyone_because:
             features = _read_features(conn, catalogue, f"where {_complete()}")
             mapper = PortraitMapper(catalogue, threshold)
-            # Too few clients to estimate spreads (a first tiny part): fall back to the prototypes' spread.
-            mapper = mapper.fit(features) if len(features) >= 2 else mapper.fit_to_catalogue()
             _store_model(conn, mapper, population, run_id)
             new = changed = 0
         else:
@@ -139,7 +135,7 @@ def _latest_model(conn) -> dict[str, Any] | None:
 
 
 def _why_remap_everyone(
-    stored: dict[str, Any] | None, catalogue: PortraitCatalogue, threshold: float, population: int
+    stored: dict[str, Any] | None, catalogue: PortraitCatalogue, threshold: float
 ) -> list[str]:
     if stored is None:
         return ["no fitted model stored yet"]
@@ -154,9 +150,6 @@ def _why_remap_everyone(
         reasons.append("feature set changed")
     if abs(stored["threshold"] - threshold) > 1e-12:
         reasons.append(f"threshold changed ({stored['threshold']:g} -> {threshold:g})")
-    fitted_on = stored["n_clients"]
-    if abs(population - fitted_on) > POPULATION_DRIFT_SHARE * max(fitted_on, 1):
-        reasons.append(f"population changed from {fitted_on} to {population} clients since the scaler fit")
     return reasons
 
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import pandas as pd
 
-from client_dwh.portraits.catalogue import UNASSIGNED, PortraitCatalogue, load_portraits
+from client_dwh.portraits.catalogue import PortraitCatalogue, load_portraits
 from client_dwh.portraits.mapping import PortraitMapper
-from client_dwh.portraits.quality import cluster_then_label_baseline, evaluate
+from client_dwh.portraits.quality import cluster_then_label_baseline, evaluate, threshold_curve
 from client_dwh.sources.synthetic.station_population import generate_station_clients
 
 
@@ -34,12 +34,12 @@ def bench_mapping(
     generate_seconds = time.perf_counter() - started
 
     started = time.perf_counter()
-    mapper = PortraitMapper(catalogue).fit(features)
+    mapper = PortraitMapper(catalogue)
     mapper.assign(features)
     map_seconds = time.perf_counter() - started
 
     sample, truth = generate_station_clients(accuracy_clients, seed + 1, catalogue)
-    mapper_metrics = evaluate(PortraitMapper(catalogue).fit(sample).assign(sample), truth)
+    mapper_metrics = evaluate(PortraitMapper(catalogue).assign(sample), truth)
     started = time.perf_counter()
     baseline_metrics = evaluate(cluster_then_label_baseline(sample, catalogue, seed), truth)
     baseline_seconds = time.perf_counter() - started
@@ -60,25 +60,17 @@ def bench_mapping(
 def calibrate_threshold(
     n_clients: int = 200_000,
     seed: int = 7,
-    thresholds: tuple[float, ...] = (1.2, 1.4, 1.6, 1.8, 2.0, 2.5),
+    thresholds: tuple[float, ...] = (0.6, 0.8, 1.0, 1.2, 1.4),
     catalogue: PortraitCatalogue | None = None,
 ) -> list[dict[str, float]]:
-    """Accuracy and outlier catch share for candidate thresholds at the default generator noise."""
+    """Accuracy and outlier catch share for candidate thresholds on our own generator's clients.
+
+    The default threshold is checked on clients drawn independently of it: ``tests/portrait_threshold_curve.py``.
+    """
     catalogue = catalogue or load_portraits()
     features, truth = generate_station_clients(n_clients, seed, catalogue)
-    assignments = PortraitMapper(catalogue).fit(features).assign(features)
-    true = truth["true_portrait_id"].to_numpy()
-    nearest = assignments["nearest_portrait_id"].to_numpy()
-    distance = assignments["distance"].to_numpy()
-    is_outlier = true == UNASSIGNED
-    return [
-        {
-            "threshold": threshold,
-            "accuracy": float(((nearest == true) & (distance <= threshold))[~is_outlier].mean()),
-            "outliers_caught_share": float((distance[is_outlier] > threshold).mean()),
-        }
-        for threshold in thresholds
-    ]
+    assignments = PortraitMapper(catalogue).assign(features)
+    return threshold_curve(assignments, truth["true_portrait_id"], list(thresholds))
 
 
 def read_ground_truth(batch: str, landing_url: str | None = None) -> pd.DataFrame:
