@@ -16,7 +16,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 # airflow standalone starts its components as `airflow ...` subprocesses: the venv must be on PATH.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install run test pipeline bench lint format warehouse-start warehouse-stop clean
+.PHONY: install run test pipeline bench portrait-curve lint format warehouse-start warehouse-stop clean
 
 $(VENV)/.installed: requirements.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ pipeline: install  ## headless: generate CLIENTS/PARTS/SEED, run every DAG with 
 bench: install  ## throughput per stage, ratios to plain COPY and to_sql; RETAIL=path.csv.gz, MODELS=1 for more
 	source scripts/warehouse_env.sh && $(BIN)/python -m client_dwh.devtools.bench.pipeline \
 	  $(if $(filter command line,$(origin CLIENTS)),--clients $(CLIENTS)) $(if $(RETAIL),--retail $(RETAIL)) $(if $(MODELS),--models)
+
+portrait-curve: install  ## portrait mapping accuracy / outliers caught vs threshold on independently drawn clients
+	$(BIN)/python tests/portrait_threshold_curve.py
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
