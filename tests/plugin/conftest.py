@@ -1,4 +1,7 @@
-"""Fixtures for the dashboards: small hand-made mart rows, Airflow users (admin, viewer) and their tokens."""
+"""Fixtures for the dashboards: small hand-made mart rows, Airflow users (admin, viewer) and their tokens.
+
+The dashboards run against a real warehouse and Airflow metadata DB, set up on import (``tests/_warehouse.py``).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +9,11 @@ import json
 import os
 from pathlib import Path
 
+import _warehouse
 import psycopg
 import pytest
+
+_warehouse.set_up()  # a real warehouse and a migrated Airflow DB, before the tests import Airflow
 
 PASSWORDS = {"admin": "admin-pass", "viewer": "viewer-pass"}
 AS_OF = "2026-03-15"
