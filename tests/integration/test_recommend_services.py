@@ -86,8 +86,9 @@ def test_no_training_data_is_reported_not_crashed(warehouse):
 
 
 def test_crm_import_quarantines_rejected_rows_and_counts_reconcile(warehouse, landing, tmp_path):
+    from fixtures.crm_export import generate_crm_csv
+
     from client_dwh.sources.partner_import import import_crm_export
-    from client_dwh.sources.synthetic.partner_activity import generate_crm_csv
 
     csv = tmp_path / "crm_export.csv"
     csv.write_text(generate_crm_csv(n_clients=300, seed=5), encoding="utf-8")

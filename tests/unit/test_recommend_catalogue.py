@@ -3,7 +3,7 @@ from client_dwh.sources.formats.partner_catalogue import (
     parse_partner_catalogue,
     render_partner_catalogue,
 )
-from client_dwh.sources.synthetic.partner_activity import generate_partner_catalogue_text, generate_services
+from client_dwh.sources.synthetic.partners import generate_partner_catalogue_text, generate_partner_services
 
 CATALOGUE = """\
 # comment lines are ignored
@@ -74,4 +74,4 @@ def test_generated_catalogue_is_clean_and_sizeable():
     assert problems == []
     assert 8 <= services["partner_name"].nunique() <= 12
     assert 40 <= len(services) <= 60
-    assert generate_services().equals(services)
+    assert generate_partner_services().equals(services)

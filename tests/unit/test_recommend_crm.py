@@ -2,9 +2,9 @@ import io
 
 import pandas as pd
 import pytest
+from fixtures.crm_export import generate_crm_csv
 
 from client_dwh.sources.formats.crm import clean_crm_clients, normalise_email, normalise_name, normalise_phone
-from client_dwh.sources.synthetic.partner_activity import generate_crm_csv
 
 
 @pytest.mark.parametrize(

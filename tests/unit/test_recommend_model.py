@@ -4,17 +4,14 @@ import pytest
 
 from client_dwh.recommend.evaluate import evaluate_variants
 from client_dwh.recommend.model import REASON_GLOBAL_POPULAR, REASON_SEGMENT_POPULAR, HybridRecommender
-from client_dwh.sources.synthetic.partner_activity import (
-    generate_clients,
-    generate_interactions,
-    generate_services,
-)
+from client_dwh.sources.synthetic.partners import generate_partner_services
+from client_dwh.sources.synthetic.service_tastes import generate_interactions, generate_portrait_clients
 
 
 @pytest.fixture(scope="module")
 def data():
-    services = generate_services()
-    clients = generate_clients(3_000, seed=7)
+    services = generate_partner_services()
+    clients = generate_portrait_clients(3_000, seed=7)
     interactions = generate_interactions(clients, services, seed=7)
     return interactions, services, clients
 

@@ -10,11 +10,8 @@ import time
 
 from client_dwh.recommend.evaluate import evaluate_variants
 from client_dwh.recommend.model import HybridRecommender
-from client_dwh.sources.synthetic.partner_activity import (
-    generate_clients,
-    generate_interactions,
-    generate_services,
-)
+from client_dwh.sources.synthetic.partners import generate_partner_services
+from client_dwh.sources.synthetic.service_tastes import generate_interactions, generate_portrait_clients
 
 
 def bench_recommend(
@@ -23,8 +20,8 @@ def bench_recommend(
     """Seconds for generate -> fit -> recommend(k) for all clients, plus metrics of all variants."""
     timings = {}
     started = time.perf_counter()
-    services = generate_services()
-    clients = generate_clients(n_clients, seed=seed)
+    services = generate_partner_services()
+    clients = generate_portrait_clients(n_clients, seed=seed)
     interactions = generate_interactions(clients, services, seed=seed)
     timings["generate_s"] = time.perf_counter() - started
 
@@ -37,7 +34,7 @@ def bench_recommend(
     timings["recommend_s"] = time.perf_counter() - started
     timings["total_s"] = timings["generate_s"] + timings["fit_s"] + timings["recommend_s"]
 
-    eval_clients = generate_clients(n_eval_clients, seed=seed + 1)
+    eval_clients = generate_portrait_clients(n_eval_clients, seed=seed + 1)
     eval_interactions = generate_interactions(eval_clients, services, seed=seed + 1)
     started = time.perf_counter()
     metrics = evaluate_variants(eval_interactions, services, eval_clients, k=k, seed=seed)
