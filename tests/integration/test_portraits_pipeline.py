@@ -36,8 +36,9 @@ def station_landing(tmp_path_factory):
     """~500 station clients (60 % of 850 bank clients) in two cumulative parts; landed once, read-only."""
     landing = str(tmp_path_factory.mktemp("stations"))
     generate_and_land(
-        clients=850, parts=2, seed=5, batch=BATCH, as_of=AS_OF, landing_url=landing, entities=STATION_ENTITIES
-    )
+        clients=850, parts=2, seed=5, batch=BATCH, as_of=AS_OF, landing_url=landing, entities=STATION_ENTITIES,
+        with_ground_truth=True,
+    )  # fmt: skip
     return landing
 
 

@@ -100,3 +100,19 @@ def test_parts_cover_every_row(frames, cumulative):
     changed = parts[2]["clients"].merge(frames["clients"], on="client_id", suffixes=("", "_orig"))
     differs = (changed["income"] != changed["income_orig"]) | (changed["region"] != changed["region_orig"])
     assert differs.any()
+
+
+def test_ground_truth_is_landed_only_when_asked_for(landing):
+    from client_dwh.landing import GROUND_TRUTH_DIR, landing_root, list_landed_parts
+    from client_dwh.sources.synthetic.land import generate_and_land
+
+    root = landing_root(landing)
+    generate_and_land(clients=40, parts=2, seed=3, batch="daily", as_of=AS_OF, landing_url=landing)
+    assert not (root / "daily" / GROUND_TRUTH_DIR).exists()  # the DAG's and the CLI's default
+    assert [p.part for p in list_landed_parts(root, "daily")] == [1, 2]
+
+    generate_and_land(
+        clients=40, parts=2, seed=3, batch="bench", as_of=AS_OF, landing_url=landing, with_ground_truth=True
+    )
+    truth = sorted(p.name for p in (root / "bench" / GROUND_TRUTH_DIR).iterdir())
+    assert truth == ["part-0001-portraits.jsonl", "part-0002-portraits.jsonl"]

@@ -147,6 +147,7 @@ def bench_portraits(
         generate_and_land(
             clients=clients, parts=parts, seed=seed, batch=batch, landing_url=landing_url, as_of=as_of,
             entities=("clients", "station_clients", "station_visits"),  # loans etc. play no part here
+            with_ground_truth=True,
         )  # fmt: skip
         timings["generate_and_land_seconds"] = round(time.perf_counter() - started, 2)
         landed = [p.to_xcom() for p in list_landed_parts(landing_root(landing_url), batch)]

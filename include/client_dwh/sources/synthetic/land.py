@@ -22,10 +22,14 @@ def generate_and_land(
     as_of: dt.date | None = None,
     landing_url: str | None = None,
     entities: Collection[str] | None = None,
+    with_ground_truth: bool = False,
 ) -> list[dict]:
     """Write ``parts`` partitions of batch ``batch``; return their manifests (small metadata).
 
     ``entities`` lands only those entities (e.g. a test that needs clients and station data only).
+    ``with_ground_truth`` also writes the station clients' true portraits to ``<batch>/_ground_truth/``
+    for the portrait benchmark and its tests; off for the DAG and the CLI, whose landing zone is the
+    production one and holds only what a real source system would send.
     """
     if clients < 1 or parts < 1:
         raise ValueError("clients and parts must be at least 1")
@@ -40,11 +44,14 @@ def generate_and_land(
     for part_no, part_frames in enumerate(split_into_parts(frames, parts, seed, cumulative), start=1):
         extra = {"seed": seed, "as_of": as_of.isoformat(), "mode": "cumulative" if cumulative else "delta"}
         manifest = write_partition(root, batch, part_no, part_frames, extra)
-        # Outside the part's folder and manifest, so the warehouse never loads it (benchmarks read it).
-        part_truth = truth[truth["client_id"].isin(part_frames.get("station_clients", truth)["client_id"])]
-        truth_dir = root / batch / GROUND_TRUTH_DIR
-        truth_dir.mkdir(parents=True, exist_ok=True)
-        (truth_dir / f"{part_name(part_no)}-portraits.jsonl").write_bytes(frame_to_jsonl(part_truth))
+        if with_ground_truth:
+            # Outside the part's folder and manifest, so the warehouse never loads it.
+            part_truth = truth[
+                truth["client_id"].isin(part_frames.get("station_clients", truth)["client_id"])
+            ]
+            truth_dir = root / batch / GROUND_TRUTH_DIR
+            truth_dir.mkdir(parents=True, exist_ok=True)
+            (truth_dir / f"{part_name(part_no)}-portraits.jsonl").write_bytes(frame_to_jsonl(part_truth))
         log.info("landed %s/%s: %s", batch, part_no, {k: v["rows"] for k, v in manifest["files"].items()})
         manifests.append(manifest)
     return manifests
