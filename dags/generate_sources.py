@@ -73,6 +73,7 @@ with DAG(
         if params.get("retail_export_path"):
             from airflow.sdk.exceptions import AirflowFailException
 
+            from client_dwh.sources.formats.csv_export import CsvExportError
             from client_dwh.sources.retail_import import import_online_retail, source_name
 
             path = Path(params["retail_export_path"]).expanduser()
@@ -80,7 +81,10 @@ with DAG(
                 raise AirflowFailException(
                     f"retail_export_path {str(path)!r} does not exist or is not a file on this worker"
                 )
-            manifests = import_online_retail(path, batch=params["batch"] or f"retail-{source_name(path)}")
+            try:  # encoding and delimiter detected; ragged lines land for core to quarantine
+                manifests = import_online_retail(path, batch=params["batch"] or f"retail-{source_name(path)}")
+            except CsvExportError as error:  # an unreadable file does not get better on retry
+                raise AirflowFailException(f"retail_export_path: {error}") from None
             return [{"batch": m["batch"], "part": m["part"], "files": m["files"]} for m in manifests]
 
         from client_dwh.run_dates import run_as_of_date

@@ -4,10 +4,13 @@
 Reads **Input CSV** (a path on the worker, or any object-storage URL such as `s3://bucket/in.csv`), maps
 every valid row to the nearest portrait of `include/portraits.json` (or `unassigned` when none is close
 enough, see **Threshold**) and writes the result to **Output CSV** (default: `<input>.portraits.csv`
-beside the input). Separators `;` `,` or tab, decimal commas and header variations are accepted.
+beside the input). UTF-8 (with or without BOM) and Windows-1251 files from Russian Excel, separators `;`
+`,` or tab, decimal commas, shares written as `75%` and header variations are accepted.
 
 Bad rows are reported, never dropped: they stay in the output with an empty `portrait_id` and an `error`
-column saying why, and the task's XCom counts rows read, mapped, rejected (per check) and unassigned.
+column saying why (a line with a field too many or too few included, with its line number), and the task's
+XCom counts rows read, mapped, rejected (per check) and unassigned. A file that cannot be read at all (empty,
+binary, an Excel workbook, an unknown encoding) fails the task at once with one line naming the input path.
 The same mapping runs from the command line: `python -m client_dwh map-portraits IN.csv OUT.csv`.
 """
 

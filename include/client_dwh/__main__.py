@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     retail.add_argument("--source", default=None, help="default: the file name without .csv/.gz")
     retail.add_argument("--rows-per-part", type=int, default=200_000)
     retail.add_argument("--out", default=None, help="landing zone (default: $LANDING_DIR)")
+    _add_reading_options(retail)
 
     partners = sub.add_parser(
         "import-partners", help="land a partner catalogue text file as partner_services"
@@ -61,18 +62,29 @@ def main(argv: list[str] | None = None) -> int:
     partners.add_argument("path", help="catalogue text: organisation blocks with one service per line")
     partners.add_argument("--batch", default=None, help="default: partners-<file name>")
     partners.add_argument("--out", default=None, help="landing zone (default: $LANDING_DIR)")
+    partners.add_argument(
+        "--encoding", default=None, help="default: detected (UTF-8 with or without BOM, cp1251)"
+    )
 
     crm = sub.add_parser("import-crm", help="clean a CRM export and land it as crm_clients")
     crm.add_argument("path", help="CSV with full_name, phone, email (aliases accepted), crm_id, updated_at")
     crm.add_argument("--batch", default=None, help="default: crm-<file name>")
     crm.add_argument("--out", default=None, help="landing zone (default: $LANDING_DIR)")
+    _add_reading_options(crm)
 
     portraits = sub.add_parser("map-portraits", help="map a CSV of clients to portraits (bad rows reported)")
     portraits.add_argument("input", help="CSV with client_id and the features of include/portraits.json")
     portraits.add_argument("output", help="mapped CSV: the input columns plus portrait_id, ..., error")
     portraits.add_argument("--threshold", type=float, default=None, help="default: the calibrated one")
+    _add_reading_options(portraits)
 
     args = parser.parse_args(argv)
+    if args.command in ("import-retail", "import-partners", "import-crm", "map-portraits"):
+        try:
+            return _import_or_map(args)
+        except (ValueError, OSError) as error:  # the file cannot be used: one line, nothing landed
+            print(f"error: {error}", file=sys.stderr)
+            return 1
     if args.command == "generate":
         from client_dwh.sources.synthetic.land import generate_and_land
 
@@ -102,49 +114,6 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(embedded_postgres.uri())
         return 0
-    if args.command == "import-retail":
-        from client_dwh.sources.retail_import import import_online_retail, source_name
-
-        manifests = import_online_retail(
-            args.path, batch=args.batch or f"retail-{source_name(args.path)}", landing_url=args.out,
-            rows_per_part=args.rows_per_part, source=args.source,
-        )  # fmt: skip
-        for m in manifests:
-            print(
-                json.dumps(
-                    {"batch": m["batch"], "part": m["part"], "rows": m["files"]["retail_purchases"]["rows"]}
-                )
-            )
-        return 0
-    if args.command in ("import-partners", "import-crm"):
-        from client_dwh.sources.partner_import import import_crm_export, import_partner_catalogue
-
-        land = import_partner_catalogue if args.command == "import-partners" else import_crm_export
-        m = land(args.path, batch=args.batch, landing_url=args.out)
-        summary = {
-            "batch": m["batch"],
-            "part": m["part"],
-            "rows": {k: v["rows"] for k, v in m["files"].items()},
-        }
-        for key in ("crm_cleaning", "parse_problems"):
-            if key in m:
-                summary[key] = m[key]
-        print(json.dumps(summary, ensure_ascii=False))
-        return 0
-    if args.command == "map-portraits":
-        from client_dwh import config
-        from client_dwh.portraits.catalogue import load_portraits
-        from client_dwh.portraits.threshold import DEFAULT_THRESHOLD
-        from client_dwh.portraits.upload import map_csv
-
-        threshold = DEFAULT_THRESHOLD if args.threshold is None else args.threshold
-        try:
-            result = map_csv(args.input, args.output, load_portraits(config.PORTRAITS_FILE), threshold)
-        except ValueError as error:  # UploadError (file unusable) or a threshold <= 0
-            print(f"error: {error}", file=sys.stderr)
-            return 1
-        print(json.dumps(result, ensure_ascii=False))
-        return 0
     if args.command == "pipeline":
         from client_dwh.devtools.headless import run_pipeline
 
@@ -153,6 +122,81 @@ def main(argv: list[str] | None = None) -> int:
             batch=args.batch or _default_batch(args.seed), cumulative=not args.delta,
         )  # fmt: skip
     return 2
+
+
+def _add_reading_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--encoding",
+        default=None,
+        help="the file's encoding (default: detected: UTF-8 with or without BOM, cp1251)",
+    )
+    command.add_argument(
+        "--delimiter",
+        default=None,
+        help="the field delimiter (default: detected from the header: , ; or tab)",
+    )
+
+
+def _import_or_map(args: argparse.Namespace) -> int:
+    """The commands that read a user's file; a file they cannot use raises ValueError or OSError."""
+    if args.command == "import-retail":
+        from client_dwh.sources.retail_import import import_online_retail, source_name
+
+        manifests = import_online_retail(
+            args.path, batch=args.batch or f"retail-{source_name(args.path)}", landing_url=args.out,
+            rows_per_part=args.rows_per_part, source=args.source, encoding=args.encoding,
+            delimiter=_delimiter(args.delimiter),
+        )  # fmt: skip
+        for m in manifests:
+            print(
+                json.dumps(
+                    {"batch": m["batch"], "part": m["part"], "rows": m["files"]["retail_purchases"]["rows"]}
+                )
+            )
+        first = manifests[0]
+        summary = {
+            k: first.get(k) for k in ("source_file", "encoding", "delimiter", "rows_in_export", "bad_lines")
+        }
+        print(json.dumps(summary, ensure_ascii=False))
+        return 0
+    if args.command in ("import-partners", "import-crm"):
+        from client_dwh.sources.partner_import import import_crm_export, import_partner_catalogue
+
+        if args.command == "import-partners":
+            m = import_partner_catalogue(
+                args.path, batch=args.batch, landing_url=args.out, encoding=args.encoding
+            )
+        else:
+            m = import_crm_export(
+                args.path, batch=args.batch, landing_url=args.out, encoding=args.encoding,
+                delimiter=_delimiter(args.delimiter),
+            )  # fmt: skip
+        summary = {
+            "batch": m["batch"],
+            "part": m["part"],
+            "rows": {k: v["rows"] for k, v in m["files"].items()},
+        }
+        for key in ("encoding", "delimiter", "crm_cleaning", "parse_problems"):
+            if key in m:
+                summary[key] = m[key]
+        print(json.dumps(summary, ensure_ascii=False))
+        return 0
+    from client_dwh import config
+    from client_dwh.portraits.catalogue import load_portraits
+    from client_dwh.portraits.threshold import DEFAULT_THRESHOLD
+    from client_dwh.portraits.upload import map_csv
+
+    threshold = DEFAULT_THRESHOLD if args.threshold is None else args.threshold
+    result = map_csv(
+        args.input, args.output, load_portraits(config.PORTRAITS_FILE), threshold,
+        encoding=args.encoding, delimiter=_delimiter(args.delimiter),
+    )  # fmt: skip
+    print(json.dumps(result, ensure_ascii=False))
+    return 0
+
+
+def _delimiter(value: str | None) -> str | None:
+    return {"tab": "\t", "\\t": "\t"}.get(value, value) if value else None
 
 
 if __name__ == "__main__":

@@ -97,7 +97,7 @@ def test_import_keeps_raw_strings_and_splits_into_parts(tmp_path, landing):
     assert records[0]["CustomerID"] == "17850.0" and records[0]["Description"] == "HOLDER "
     assert records[1]["CustomerID"] == "" and records[1]["Description"] == "NA"  # not NaN
     assert records[1]["line_id"] == "my_export:2" and records[1]["source"] == "my_export"
-    with pytest.raises(FileNotFoundError, match="does not exist"):
+    with pytest.raises(ValueError, match="missing.csv: no such file"):  # CsvExportError: one line
         import_online_retail(tmp_path / "missing.csv", "b1", landing_url=landing)
     bad = tmp_path / "bad.csv"
     bad.write_text("InvoiceNo,Quantity\n1,2\n")

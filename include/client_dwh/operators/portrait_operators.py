@@ -27,11 +27,17 @@ class MapClientPortraitsOperator(BaseOperator):
         self.conn_id = conn_id
 
     def execute(self, context) -> dict:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from client_dwh.portraits.catalogue import PortraitSchemaError
         from client_dwh.portraits.warehouse_mapping import format_mapping_report, map_client_portraits
 
         parts = [self.parts] if isinstance(self.parts, dict) else list(self.parts or [])
-        report = map_client_portraits(
-            parts, threshold=float(self.threshold), conn_id=self.conn_id, run_id=context["run_id"]
-        )
+        try:
+            report = map_client_portraits(
+                parts, threshold=float(self.threshold), conn_id=self.conn_id, run_id=context["run_id"]
+            )
+        except PortraitSchemaError as error:  # a wrong catalogue file does not get better on retry
+            raise AirflowFailException(str(error)) from None
         log.info("%s", format_mapping_report(report))
         return report

@@ -164,13 +164,39 @@ def canonical_sha256(raw: Any) -> str:
 
 
 def load_portraits(path: str | Path | None = None) -> PortraitCatalogue:
+    """Read and validate the catalogue; every problem is one ``PortraitSchemaError`` line naming the file.
+
+    The file must be UTF-8 (JSON's encoding); a missing file, another encoding or invalid JSON is named
+    with the place and what to fix, and so is every schema problem.
+    """
     source_path = Path(path) if path is not None else default_catalogue_path()
-    text = source_path.read_text(encoding="utf-8")
+    try:
+        data = source_path.read_bytes()
+    except FileNotFoundError:
+        raise PortraitSchemaError(
+            f"{source_path}: no such file; set PORTRAITS_FILE to the portrait catalogue "
+            f"(default {default_catalogue_path()})"
+        ) from None
+    except OSError as error:
+        raise PortraitSchemaError(
+            f"{source_path}: cannot be read ({error.strerror}); check PORTRAITS_FILE"
+        ) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise PortraitSchemaError(
+            f"{source_path}: line {line}: byte 0x{data[error.start]:02x} is not UTF-8 "
+            f"(saved as Windows-1251?); save the catalogue as UTF-8"
+        ) from None
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as error:
-        raise PortraitSchemaError(f"{source_path.name} is not valid JSON: {error}") from error
-    return parse_portraits(raw, source_path=source_path)
+        raise PortraitSchemaError(f"{source_path}: not valid JSON: {error}; fix it there") from None
+    try:
+        return parse_portraits(raw, source_path=source_path)
+    except PortraitSchemaError as error:
+        raise PortraitSchemaError(f"{source_path}: {error}") from None
 
 
 def parse_portraits(raw: Any, *, source_path: Path | None = None) -> PortraitCatalogue:

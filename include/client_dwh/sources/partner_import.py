@@ -28,13 +28,18 @@ def batch_name(prefix: str, path: str | Path) -> str:
 
 
 def import_partner_catalogue(
-    path: str | Path, batch: str | None = None, landing_url: str | None = None
+    path: str | Path, batch: str | None = None, landing_url: str | None = None, *, encoding: str | None = None
 ) -> dict[str, Any]:
-    """Parse the catalogue text at ``path`` and land it as one ``partner_services`` part; return the manifest."""
+    """Parse the catalogue text at ``path`` and land it as one ``partner_services`` part; return the manifest.
+
+    The encoding is detected as for CSV exports (UTF-8 with or without BOM, cp1251) unless given.
+    """
+    from client_dwh.sources.formats.csv_export import read_text
     from client_dwh.sources.formats.partner_catalogue import parse_partner_catalogue
 
-    path = _existing_file(path, "partner catalogue")
-    services, problems = parse_partner_catalogue(path.read_text(encoding="utf-8-sig"))
+    path = Path(path).expanduser()
+    _, text = read_text(path, encoding=encoding, what="partner catalogue")
+    services, problems = parse_partner_catalogue(text)
     if services.empty:
         raise ValueError(f"{path}: no services found in the catalogue ({len(problems)} problem lines)")
     for line_no, reason in problems:
@@ -48,45 +53,85 @@ def import_partner_catalogue(
 
 
 def import_crm_export(
-    path: str | Path, batch: str | None = None, landing_url: str | None = None, source: str | None = None
+    path: str | Path,
+    batch: str | None = None,
+    landing_url: str | None = None,
+    source: str | None = None,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
 ) -> dict[str, Any]:
     """Clean the CRM CSV at ``path`` and land clean and rejected rows as one ``crm_clients`` part.
 
-    The manifest's ``crm_cleaning`` holds ``rows_in = clean + merged_away + quarantined``.
+    The file is read by ``read_csv_export`` (encoding and delimiter detected unless given); a line whose
+    field count does not match the header is rejected like a row the cleaning rejects (reason
+    ``ragged_line``, its text in ``raw_line``). The manifest's ``crm_cleaning`` holds
+    ``rows_in = clean + merged_away + quarantined``; ``source_row`` is the 0-based data record number.
     """
+    import numpy as np
     import pandas as pd
 
-    from client_dwh.sources.formats.crm import clean_crm_clients
+    from client_dwh.sources.formats.crm import CrmCleaningStats, clean_crm_clients
+    from client_dwh.sources.formats.csv_export import read_csv_export
 
-    path = _existing_file(path, "CRM export")
+    path = Path(path).expanduser()
+    export = read_csv_export(path, encoding=encoding, delimiter=delimiter, what="CRM export")
     source = source or Path(path).name.split(".")[0]
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    clean, quarantine, stats = clean_crm_clients(raw)
+    clean, quarantine, stats = clean_crm_clients(export.frame())
     if not stats.reconciles:  # pragma: no cover - clean_crm_clients guarantees it
         raise AssertionError(f"CRM cleaning does not reconcile: {stats}")
+    # The cleaning numbers the good rows 0..n-1; give every row its record number in the file instead.
+    record_index = np.asarray(export.records, dtype=np.int64) - 1
+    for frame in (clean, quarantine):
+        frame["source_row"] = record_index[frame["source_row"].to_numpy(dtype=np.int64)]
+    if export.bad:
+        for bad in export.bad:
+            log.warning("%s", bad.reason)
+        ragged = pd.DataFrame(
+            {
+                "source_row": [bad.record - 1 for bad in export.bad],
+                "reason": "ragged_line",
+                "detail": [bad.reason for bad in export.bad],
+                "raw_line": [bad.text for bad in export.bad],
+            }
+        )
+        quarantine = pd.concat([quarantine, ragged], ignore_index=True).sort_values("source_row")
+        reasons = dict(stats.quarantine_reasons)
+        reasons["ragged_line"] = len(export.bad)
+        stats = CrmCleaningStats(
+            rows_in=stats.rows_in + len(export.bad),
+            clean=stats.clean,
+            merged_away=stats.merged_away,
+            quarantined=stats.quarantined + len(export.bad),
+            quarantine_reasons=reasons,
+        )
     log.info(
-        "CRM %s: rows_in=%d = clean %d + merged_away %d + quarantined %d; reasons %s",
-        path.name, stats.rows_in, stats.clean, stats.merged_away, stats.quarantined, stats.quarantine_reasons,
+        "CRM %s (%s, delimiter %s): rows_in=%d = clean %d + merged_away %d + quarantined %d; reasons %s",
+        path.name, export.encoding, export.delimiter_name, stats.rows_in, stats.clean, stats.merged_away,
+        stats.quarantined, stats.quarantine_reasons,
     )  # fmt: skip
 
     clean = clean.assign(source=source)
     if "updated_at" in clean:
         clean["updated_at"] = clean["updated_at"].dt.strftime("%Y-%m-%dT%H:%M:%S")
-    rejected = quarantine.rename(columns={"reason": "rejected_reason"}).assign(source=source)
+    rejected = quarantine.assign(
+        rejected_reason=quarantine["detail"].fillna(quarantine["reason"])
+        if "detail" in quarantine
+        else quarantine["reason"]
+    ).drop(columns=[c for c in ("reason", "detail") if c in quarantine])
+    rejected = rejected.assign(source=source)
     rejected.insert(0, "client_key", [f"rejected:{source}:{row}" for row in rejected["source_row"]])
     rows = pd.concat([clean, rejected], ignore_index=True)
     for column in ("source_row", "merged_rows"):  # NaN in rejected rows must not make them floats
         rows[column] = rows[column].astype("Int64")
     rows = rows.astype(object).where(rows.notna(), None)
-    extra = {"source_file": path.name, "crm_cleaning": stats.as_dict()}
+    extra = {
+        "source_file": path.name,
+        "encoding": export.encoding,
+        "delimiter": export.delimiter,
+        "crm_cleaning": stats.as_dict(),
+    }
     return _land_once(batch or batch_name("crm", path), {"crm_clients": rows}, extra, landing_url)
-
-
-def _existing_file(path: str | Path, what: str) -> Path:
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise FileNotFoundError(f"{what} {path} does not exist or is not a file")
-    return path
 
 
 def _land_once(batch: str, frames: dict, extra: dict, landing_url: str | None) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 -- Apply one part's staged online-retail export lines to core.retail_lines, typed.
--- Lines whose date or numbers do not parse go to quarantine with the reason. Lines that parse but do not
+-- Lines whose date or numbers do not parse, and lines the import could not split into the header's fields
+-- (landed with rejected_reason), go to quarantine with the reason. Lines that parse but do not
 -- count for RFM (no customer, cancellation, quantity or price not positive, exact duplicate of an earlier
 -- line of the same export) stay in core with rfm_exclusion_reason, so every line is accounted for.
 -- InvoiceDate: ISO (2010-12-01 08:26:00) or the UCI spreadsheet's month-first form (12/1/2010 8:26).
@@ -22,7 +23,7 @@ with latest as (
                date_text, '^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})( .*)?$', '\3-\1-\2\4')) as invoice_at
     from (
         select l.record, l.source_file, l.line_no,
-               r ->> 'line_id' as line_id, r ->> 'source' as source,
+               r ->> 'line_id' as line_id, r ->> 'source' as source, r ->> 'rejected_reason' as rejected_reason,
                btrim(coalesce(r ->> 'InvoiceNo', '')) as invoice_no,
                r ->> 'StockCode' as stock_code, r ->> 'Description' as description,
                btrim(coalesce(r ->> 'Quantity', '')) as quantity_text,
@@ -41,6 +42,7 @@ with latest as (
 ), checked as (
     select p.*,
         case
+            when p.rejected_reason is not null then p.rejected_reason  -- e.g. a ragged line of the export
             when p.row_no is null then 'line_id is not <source>:<row number>: ' || coalesce(p.line_id, 'null')
             when p.invoice_no = '' then 'empty InvoiceNo'
             when p.quantity is null then 'unparseable Quantity ' || quote_literal(p.quantity_text)

@@ -10,13 +10,15 @@ COLUMNS = (
 )  # fmt: skip
 
 
-def with_line_ids(frame: pd.DataFrame, source: str, first_row: int = 1) -> pd.DataFrame:
-    """Add ``source`` and ``line_id`` ("<source>:<row number in the export>") to raw export rows."""
+def with_line_ids(
+    frame: pd.DataFrame, source: str, first_row: int = 1, row_numbers: list[int] | None = None
+) -> pd.DataFrame:
+    """Add ``source`` and ``line_id`` ("<source>:<row number in the export>") to raw export rows.
+
+    Rows are numbered from ``first_row`` on, unless ``row_numbers`` gives each row's number.
+    """
     frame = frame.copy()
+    numbers = np.arange(first_row, first_row + len(frame)) if row_numbers is None else np.asarray(row_numbers)
     frame["source"] = source
-    frame["line_id"] = (
-        source
-        + ":"
-        + pd.Series(np.arange(first_row, first_row + len(frame))).astype(str).to_numpy().astype(object)
-    )
+    frame["line_id"] = source + ":" + pd.Series(numbers).astype(str).to_numpy().astype(object)
     return frame
