@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from client_dwh import config
 from client_dwh.landing import PartitionError, landing_root, list_landed_parts, write_partition
 from client_dwh.operators.partition_sensor import find_pending_parts
 from client_dwh.sources.synthetic.land import generate_and_land
@@ -145,13 +146,13 @@ def test_partition_without_manifest_is_invisible(warehouse, landing):
 
 def test_sensor_logic_lists_pending_parts_in_order(warehouse, landing):
     generate_and_land(clients=30, parts=3, seed=5, batch="s", as_of=AS_OF, landing_url=landing)
-    pending = find_pending_parts(landing, None, 10, "dwh")
+    pending = find_pending_parts(landing, None, 10, config.DWH_CONN_ID)
     assert [(p["batch"], p["part"]) for p in pending] == [("s", 1), ("s", 2), ("s", 3)]
     first = pending[0]
     assert set(first) >= {"batch", "part", "path", "files", "manifest_sha256", "rows"}
     assert set(first["files"]["clients"]) == {"path", "rows", "sha256"}
-    assert len(find_pending_parts(landing, None, 2, "dwh")) == 2
-    assert find_pending_parts(landing, "other", 10, "dwh") == []
+    assert len(find_pending_parts(landing, None, 2, config.DWH_CONN_ID)) == 2
+    assert find_pending_parts(landing, "other", 10, config.DWH_CONN_ID) == []
 
 
 def test_landing_identical_parts_again_leaves_them_untouched(warehouse, landing):

@@ -8,13 +8,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from client_dwh import config
+
 log = logging.getLogger(__name__)
 
 
 def get_dag(dag_id: str):
     from airflow.dag_processing.dagbag import DagBag
-
-    from client_dwh import config
 
     bag = DagBag(dag_folder=str(config.PROJECT_ROOT / "dags"))
     if bag.import_errors:
@@ -30,7 +30,7 @@ def run_dag(dag_id: str, conf: dict | None = None, logical_date: dt.datetime | N
     return str(run.state)
 
 
-def summary(conn_id: str = "dwh") -> dict:
+def summary(conn_id: str = config.DWH_CONN_ID) -> dict:
     from client_dwh.recommend.warehouse import latest_metrics
     from client_dwh.warehouse.db import connect, query
 
@@ -81,7 +81,7 @@ def summary(conn_id: str = "dwh") -> dict:
     return {"rows": counts, "rejects": rejects, "segments": segments}
 
 
-def _last_marts_refresh(conn_id: str = "dwh"):
+def _last_marts_refresh(conn_id: str = config.DWH_CONN_ID):
     from client_dwh.warehouse.db import connect, query
     from client_dwh.warehouse.ddl import create_schema
 

@@ -17,6 +17,7 @@ import logging
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from client_dwh import config
 from client_dwh.recommend.variants import VARIANTS
 from client_dwh.warehouse.db import connect, query, run_sql
 from client_dwh.warehouse.marts import record_mart_refresh
@@ -69,7 +70,10 @@ class ModelParams:
 
 
 def build_interaction_matrix(
-    model_run_id: str, dag_run_id: str | None = None, conn_id: str = "dwh", keep_runs: int = KEEP_SNAPSHOTS
+    model_run_id: str,
+    dag_run_id: str | None = None,
+    conn_id: str = config.DWH_CONN_ID,
+    keep_runs: int = KEEP_SNAPSHOTS,
 ) -> dict[str, Any]:
     """Snapshot core's clients and client x service weights for this run; return the counts."""
     with connect(conn_id) as conn:
@@ -132,7 +136,9 @@ def load_training_data(conn, model_run_id: str) -> tuple[pd.DataFrame, pd.DataFr
     return interactions, services, clients
 
 
-def train_and_evaluate(model_run_id: str, params: ModelParams, conn_id: str = "dwh") -> dict[str, Any]:
+def train_and_evaluate(
+    model_run_id: str, params: ModelParams, conn_id: str = config.DWH_CONN_ID
+) -> dict[str, Any]:
     """Fit on a per-client hold-out split, score all four variants, write ``mart.recommender_metrics``.
 
     Returns the metrics per variant (small) and the best variant by NDCG@k.
@@ -213,7 +219,7 @@ def publish_recommendations(
     params: ModelParams,
     variant: str | None = None,
     dag_run_id: str | None = None,
-    conn_id: str = "dwh",
+    conn_id: str = config.DWH_CONN_ID,
 ) -> dict[str, Any]:
     """Fit on all of the snapshot, take the top-k unused services of every client, replace the mart.
 
@@ -282,7 +288,7 @@ def run_ab_test(
     params: ModelParams,
     experiment: str = "partner_reco_v1",
     dag_run_id: str | None = None,
-    conn_id: str = "dwh",
+    conn_id: str = config.DWH_CONN_ID,
 ) -> dict[str, Any]:
     """Simulate an A/B test: arm A sees popular services, arm B the published variant.
 

@@ -10,6 +10,7 @@ import logging
 import time
 from typing import Any
 
+from client_dwh import config
 from client_dwh.entities import ENTITIES
 from client_dwh.warehouse.db import connect, query, run_sql
 
@@ -20,7 +21,7 @@ CORE_STEPS = tuple((e.name, e.core_sql, e.core_table) for e in ENTITIES.values()
 
 
 def build_core_for_part(
-    part: dict[str, Any], run_id: str | None = None, conn_id: str = "dwh"
+    part: dict[str, Any], run_id: str | None = None, conn_id: str = config.DWH_CONN_ID
 ) -> dict[str, Any]:
     batch, part_no = part["batch"], part["part"]
     params = {"batch_id": batch, "part_no": part_no}
@@ -71,7 +72,7 @@ def build_core_for_part(
     return {"batch": batch, "part": part_no, "skipped": False, "entities": stats}
 
 
-def flag_overdue_instalments(as_of: str, conn_id: str = "dwh") -> dict[str, Any]:
+def flag_overdue_instalments(as_of: str, conn_id: str = config.DWH_CONN_ID) -> dict[str, Any]:
     """Recompute overdue flags, days past due and loan states as of ``as_of`` (idempotent)."""
     with connect(conn_id) as conn:
         query(conn, "select pg_advisory_xact_lock(hashtext('client_dwh.core'))")

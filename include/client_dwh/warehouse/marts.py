@@ -10,6 +10,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+from client_dwh import config
 from client_dwh.warehouse.db import connect, query, run_sql
 
 if TYPE_CHECKING:
@@ -33,7 +34,10 @@ MARTS: dict[str, str] = {
 
 
 def build_marts(
-    as_of: str, conn_id: str = "dwh", marts: dict[str, str] | None = None, rfm_as_of: str | None = None
+    as_of: str,
+    conn_id: str = config.DWH_CONN_ID,
+    marts: dict[str, str] | None = None,
+    rfm_as_of: str | None = None,
 ) -> dict[str, Any]:
     """``rfm_as_of`` (yyyy-mm-dd) overrides the RFM as-of date, by default each source's last day + 1."""
     marts = marts or MARTS
@@ -54,7 +58,10 @@ def build_marts(
 
 
 def publish_marts(
-    run_id: str | None, last_part: dict | None, conn_id: str = "dwh", marts: dict[str, str] | None = None
+    run_id: str | None,
+    last_part: dict | None,
+    conn_id: str = config.DWH_CONN_ID,
+    marts: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     marts = marts or MARTS
     rows = {}

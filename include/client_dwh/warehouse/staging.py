@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from client_dwh import config
 from client_dwh.entities import ENTITIES
 from client_dwh.landing import read_verified_files
 from client_dwh.warehouse.db import connect, query, run_sql
@@ -22,7 +23,9 @@ log = logging.getLogger(__name__)
 COPY_RAW_LINES = "copy raw_lines (line) from stdin with (format csv, delimiter e'\\x01', quote e'\\x02')"
 
 
-def load_partition(part: dict[str, Any], run_id: str | None = None, conn_id: str = "dwh") -> dict[str, Any]:
+def load_partition(
+    part: dict[str, Any], run_id: str | None = None, conn_id: str = config.DWH_CONN_ID
+) -> dict[str, Any]:
     """Stage every file of ``part`` (XCom metadata from the sensor); return the load's stats."""
     batch, part_no = part["batch"], part["part"]
     contents = read_verified_files(part)  # raises PartitionError naming the file, before any write

@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from client_dwh import config
 from client_dwh.portraits.catalogue import PortraitCatalogue, load_portraits
 from client_dwh.portraits.mapping import PortraitMapper
 from client_dwh.portraits.quality import cluster_then_label_baseline, evaluate, threshold_curve
@@ -89,7 +90,9 @@ def read_ground_truth(batch: str, landing_url: str | None = None) -> pd.DataFram
     return pd.concat(frames, ignore_index=True).drop_duplicates("client_id", keep="last")
 
 
-def warehouse_accuracy(batch: str, landing_url: str | None = None, conn_id: str = "dwh") -> dict[str, Any]:
+def warehouse_accuracy(
+    batch: str, landing_url: str | None = None, conn_id: str = config.DWH_CONN_ID
+) -> dict[str, Any]:
     """``quality.evaluate`` of mart.client_portraits against the batch's ground truth (confusion included)."""
     from client_dwh.warehouse.db import connect, query
 
@@ -103,7 +106,7 @@ def warehouse_accuracy(batch: str, landing_url: str | None = None, conn_id: str 
     return evaluate(pd.DataFrame(rows, columns=["client_id", "portrait_id"]), truth)
 
 
-def warehouse_features(client_ids: list[int], conn_id: str = "dwh") -> pd.DataFrame:
+def warehouse_features(client_ids: list[int], conn_id: str = config.DWH_CONN_ID) -> pd.DataFrame:
     from client_dwh.warehouse.db import connect, query
 
     catalogue_features = list(load_portraits().features)
@@ -123,7 +126,7 @@ def bench_portraits(
     seed: int = 11,
     *,
     throughput_clients: int = 1_000_000,
-    conn_id: str = "dwh",
+    conn_id: str = config.DWH_CONN_ID,
     as_of: dt.date | None = None,
 ) -> dict[str, Any]:
     """Land a synthetic batch, run staging -> core -> mapping on it, and measure.

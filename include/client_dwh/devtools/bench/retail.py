@@ -13,9 +13,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from client_dwh import config
+
 
 def bench_retail_import(
-    path: str | Path, rows_per_part: int = 200_000, keep: bool = False, conn_id: str = "dwh"
+    path: str | Path, rows_per_part: int = 200_000, keep: bool = False, conn_id: str = config.DWH_CONN_ID
 ) -> dict[str, Any]:
     """Return rows, valid RFM customers, seconds per stage and rows/s for ``path`` (CSV or CSV.GZ)."""
     from client_dwh.landing import landing_root, list_landed_parts
