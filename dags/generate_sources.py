@@ -94,7 +94,7 @@ with DAG(
             clients=params["clients"],
             parts=params["parts"],
             seed=params["seed"],
-            batch=params["batch"] or f"{as_of:%Y%m%d}",
+            batch=params["batch"],  # empty: default_batch(as_of)
             cumulative=params["cumulative"],
             as_of=as_of,
         )

@@ -32,8 +32,6 @@ EMBEDDED_PG_DATABASE = "dwh"
 DWH_WORK_MEM = os.environ.get("DWH_WORK_MEM", "256MB")
 DWH_TEMP_BUFFERS = os.environ.get("DWH_TEMP_BUFFERS", "512MB")
 
-# Batch written by the scheduled generate_sources run unless a Param says otherwise.
-DEFAULT_BATCH = os.environ.get("DEFAULT_BATCH", "daily")
 DEFAULT_CLIENTS = int(os.environ.get("DEFAULT_CLIENTS", "1000"))
 DEFAULT_PARTS = int(os.environ.get("DEFAULT_PARTS", "5"))
 DEFAULT_SEED = int(os.environ.get("DEFAULT_SEED", "42"))

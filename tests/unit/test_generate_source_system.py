@@ -102,14 +102,15 @@ def test_parts_cover_every_row(frames, cumulative):
     assert differs.any()
 
 
-def test_ground_truth_is_landed_only_when_asked_for(landing):
+def test_default_batch_is_the_day_and_ground_truth_lands_only_when_asked_for(landing):
     from client_dwh.landing import GROUND_TRUTH_DIR, landing_root, list_landed_parts
     from client_dwh.sources.synthetic.land import generate_and_land
 
     root = landing_root(landing)
-    generate_and_land(clients=40, parts=2, seed=3, batch="daily", as_of=AS_OF, landing_url=landing)
-    assert not (root / "daily" / GROUND_TRUTH_DIR).exists()  # the DAG's and the CLI's default
-    assert [p.part for p in list_landed_parts(root, "daily")] == [1, 2]
+    manifests = generate_and_land(clients=40, parts=2, seed=3, as_of=AS_OF, landing_url=landing)
+    assert {m["batch"] for m in manifests} == {"20261120"}  # no batch named: the as-of day
+    assert not (root / "20261120" / GROUND_TRUTH_DIR).exists()  # the DAG's and the CLI's default
+    assert [p.part for p in list_landed_parts(root, "20261120")] == [1, 2]
 
     generate_and_land(
         clients=40, parts=2, seed=3, batch="bench", as_of=AS_OF, landing_url=landing, with_ground_truth=True

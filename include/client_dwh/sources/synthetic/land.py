@@ -12,19 +12,29 @@ from client_dwh.sources.synthetic.source_system import generate_source_system_an
 log = logging.getLogger(__name__)
 
 
+def default_batch(as_of: dt.date) -> str:
+    """The batch of a synthetic export when none is named: its as-of day, e.g. ``20261122``.
+
+    One batch per day: re-running a day re-lands identical parts (no-op loads); the next day's export is
+    a new batch whose unchanged records staging recognises.
+    """
+    return f"{as_of:%Y%m%d}"
+
+
 def generate_and_land(
     *,
     clients: int,
     parts: int,
     seed: int,
-    batch: str,
+    batch: str | None = None,
     cumulative: bool = True,
     as_of: dt.date | None = None,
     landing_url: str | None = None,
     entities: Collection[str] | None = None,
     with_ground_truth: bool = False,
 ) -> list[dict]:
-    """Write ``parts`` partitions of batch ``batch``; return their manifests (small metadata).
+    """Write ``parts`` partitions of batch ``batch`` (default: :func:`default_batch`); return their
+    manifests (small metadata).
 
     ``entities`` lands only those entities (e.g. a test that needs clients and station data only).
     ``with_ground_truth`` also writes the station clients' true portraits to ``<batch>/_ground_truth/``
@@ -36,6 +46,7 @@ def generate_and_land(
     if parts > clients:
         raise ValueError(f"cannot cut {clients} clients into {parts} parts")
     as_of = as_of or dt.date.today()
+    batch = batch or default_batch(as_of)
     frames, truth = generate_source_system_and_truth(clients, seed, as_of)
     if entities is not None:
         frames = {name: frame for name, frame in frames.items() if name in entities}
