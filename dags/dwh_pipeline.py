@@ -11,10 +11,8 @@ Waits for landed partitions the warehouse has not processed, then, for each part
    flags, days past due and loan status as of the run's logical date.
 4. **build_marts** → **check_marts** (data-quality gate) → **publish_marts**: marts are rebuilt into
    `mart_next`, checked, and only then swapped into `mart`; a failed check keeps yesterday's marts.
-   Publishing updates the `warehouse_marts` Asset, which schedules `recommend_services`.
-5. **map_client_portraits** (after core) — maps new or changed fuel-station clients to the portraits of
-   `include/portraits.json` (scikit-learn), everyone when the file, the model or the threshold changes.
    Besides the loan marts: client segments by products used, and RFM segments of online-retail customers.
+   Publishing updates the `warehouse_marts` Asset, which schedules `recommend_services`.
 5. **map_client_portraits** (after build_core, beside the marts) — maps new or changed fuel-station
    clients to the portraits of `include/portraits.json` (everyone when the model, the catalogue or the
    **Portrait threshold** changed) into `mart.client_portraits` and `mart.portrait_distribution`; its

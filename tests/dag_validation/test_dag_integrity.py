@@ -88,3 +88,11 @@ def test_params_reject_bad_values():
             params.update(bad)  # validates as the trigger form does
             params.validate()
     copy.deepcopy(dag.params).validate()  # the defaults themselves are valid
+
+
+@pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.stem)
+def test_doc_md_numbers_its_steps_once_each_in_order(path):
+    import re
+
+    steps = [int(n) for n in re.findall(r"^(\d+)\. ", _import(path).__doc__ or "", flags=re.MULTILINE)]
+    assert steps == list(range(1, len(steps) + 1)), f"{path.name}: doc_md steps numbered {steps}"
