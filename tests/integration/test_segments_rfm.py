@@ -60,7 +60,10 @@ def _assert_quality_gate_passes(as_of: str) -> None:
 
     from client_dwh import config
 
-    sql = jinja2.Template((config.SQL_DIR / "checks" / "marts.sql").read_text()).render(params={}, ds=as_of)
+    from client_dwh.run_dates import MACROS
+
+    template = jinja2.Template((config.SQL_DIR / "checks" / "marts.sql").read_text())
+    sql = template.render(params={"as_of_date": as_of}, dag_run=None, **MACROS)
     with psycopg.connect(os.environ["AIRFLOW_CONN_DWH"]) as conn:
         cur = conn.execute(sql)
         row = cur.fetchone()
