@@ -7,11 +7,14 @@ manual trigger with the Params below.
 1. **build_interaction_matrix** — snapshots current clients (segment = age band / income band) and the
    summed view/purchase weights per client and partner service from `core` into
    `meta.recommender_training_*`, keyed by the run's model_run_id; later tasks read only that snapshot.
-2. **train_and_evaluate** — per-client hold-out of `test_share` of each client's services; the hybrid
-   (user-based collaborative filtering blended with TF-IDF content similarity), collaborative, content
-   and popularity variants are scored at k; one row per variant goes to `mart.recommender_metrics`
-   (precision@k = hits in the top k / k, averaged over clients with a held-out service).
-3. **publish_recommendations** — the variant with the best NDCG@k (or the **Variant** Param) is fitted
+2. **train_and_evaluate** — per-client hold-out of `test_share` of each client's services (the test
+   split); the rest is split again into a fit part and a validation part, on which the blend and the
+   neighbours are tuned and the variant to serve is chosen (the hybrid only when it beats the best single
+   component by more than a standard error). Then the hybrid (user-based collaborative filtering blended
+   with TF-IDF content similarity), collaborative, content and popularity variants are scored at k on
+   the test split; one row per variant goes to `mart.recommender_metrics` with its blend, neighbours,
+   validation NDCG, whether it is served and why (precision@k = hits in the top k / k).
+3. **publish_recommendations** — the variant chosen on validation (or the **Variant** Param) is fitted
    on everything and every client's top-k services they do not use yet replace `mart.recommendations`
    in one transaction (dashboards and `/api/clients/{id}/recommendations` read it).
 4. **run_ab_test** — a stable hash split of clients: arm A sees popular services, arm B the published
@@ -44,12 +47,15 @@ with DAG(
     params={
         "k": Param(10, type="integer", minimum=1, maximum=50, title="Recommendations per client (k)"),
         "blend": Param(
-            0.6,
-            type="number",
+            None,
+            type=["null", "number"],
             minimum=0,
             maximum=1,
             title="Blend",
-            description="Weight of collaborative filtering in the hybrid; the rest goes to content similarity.",
+            description=(
+                "Weight of collaborative filtering in the hybrid; the rest goes to content similarity. "
+                "Empty: tuned on a validation split (never the test split)."
+            ),
         ),
         "min_score": Param(
             0.0,
@@ -58,13 +64,20 @@ with DAG(
             title="Minimum score",
             description="Recommendations below are dropped.",
         ),
-        "neighbours": Param(50, type="integer", minimum=1, maximum=500, title="Neighbours (collaborative)"),
+        "neighbours": Param(
+            None,
+            type=["null", "integer"],
+            minimum=1,
+            maximum=500,
+            title="Neighbours (collaborative)",
+            description="Empty: tuned on the validation split together with the blend.",
+        ),
         "variant": Param(
             None,
             type=["null", "string"],
             enum=[None, *VARIANTS],
             title="Variant to publish",
-            description="Empty: the variant with the best NDCG@k in this run's offline evaluation.",
+            description="Empty: the variant chosen on the validation split (see the metrics mart's selection_reason).",
         ),
         "test_share": Param(
             0.2,

@@ -41,16 +41,25 @@ def test_evaluate_publish_and_ab_test_on_a_synthetic_batch(warehouse, landing):
         row[0]: row[1:]
         for row in warehouse.execute(
             """select variant, precision_at_k, recall_at_k, map_at_k, ndcg_at_k, coverage, users_evaluated, k,
-                      params ->> 'blend'
+                      params ->> 'blend', blend, neighbours, validation_ndcg_at_k, is_served, selection_reason
                from mart.recommender_metrics where model_run_id = 'run-1'"""
         )
     }
     assert set(metrics) == set(VARIANTS)
-    assert all(m[5] > 100 and m[6] == 10 and m[7] == "0.6" for m in metrics.values())
+    assert all(m[5] > 100 and m[6] == 10 and m[7] is None for m in metrics.values())  # blend: tuned
     hybrid, popularity = metrics["hybrid"], metrics["popularity"]
     assert hybrid[0] > popularity[0], "hybrid should beat popularity on precision@10"
     assert hybrid[3] > popularity[3], "hybrid should beat popularity on NDCG@10"
-    assert evaluation["best_variant"] == max(metrics, key=lambda v: metrics[v][3])
+    # The blend and neighbours were tuned on validation, and the served variant is on the test split at
+    # least as good as the best single component.
+    assert 0 <= hybrid[8] <= 1 and hybrid[9] in (10, 25, 50, 100, 200)
+    assert (metrics["collaborative"][8], metrics["content"][8], popularity[8]) == (1.0, 0.0, None)
+    served = [variant for variant, m in metrics.items() if m[11]]
+    assert served == [evaluation["best_variant"]]
+    best_component = max(metrics[v][3] for v in ("collaborative", "content", "popularity"))
+    assert metrics[served[0]][3] >= best_component - 1e-9, metrics
+    assert all(m[10] is not None for m in metrics.values())
+    assert len({m[12] for m in metrics.values()}) == 1 and "validation clients" in hybrid[12]
 
     published = reco.publish_recommendations("run-1", PARAMS)
     assert published["variant"] == evaluation["best_variant"] and published["clients"] == 400

@@ -116,3 +116,37 @@ def test_hybrid_beats_popularity_on_generated_data(data):
     assert hybrid["ndcg@10"] >= 1.10 * popularity["ndcg@10"]
     assert metrics["n_users_evaluated"].nunique() == 1
     assert np.isclose(metrics.loc["hybrid", "coverage"], 1.0, atol=0.2)
+
+
+def test_blend_grid_ranks_exactly_like_recommend(data):
+    interactions, services, clients = data
+    model = HybridRecommender().fit(interactions, services, clients)
+    users = interactions["client_id"].astype(str).drop_duplicates().head(300).to_numpy()
+    grid = {(n, b): top for n, b, _, top in model.blend_grid_top_k(users, [10, 100], [0.0, 0.7, 1.0], 10)}
+    assert len(grid) == 6
+    for (neighbours, blend), top in grid.items():
+        model.k_neighbours, model.blend = neighbours, blend
+        expected = model.recommend(users, k=10, variant="hybrid")
+        expected_lists = expected.groupby("client_id", sort=False)["service_id"].apply(list)
+        assert [list(model.service_ids_[row]) for row in top] == [expected_lists[u] for u in users]
+
+
+def test_tuned_blend_is_chosen_on_validation_and_not_worse_than_its_components(data):
+    from client_dwh.recommend.evaluate import NEIGHBOURS_GRID, train_test_split_interactions, tune_blend
+
+    interactions, services, clients = data
+    train, _ = train_test_split_interactions(interactions, test_share=0.2, seed=0)
+    tuned = tune_blend(train, services, clients, k=10, seed=0)
+    assert tuned["neighbours"] in NEIGHBOURS_GRID and 0 <= tuned["blend"] <= 1
+    validation = tuned["validation_ndcg"]
+    assert validation["hybrid"] >= max(validation["collaborative"], validation["content"])
+    assert tuned["variant"] in validation and "validation clients" in tuned["reason"]
+    test = evaluate_variants(
+        interactions, services, clients, k=10, seed=0, blend=tuned["blend"], k_neighbours=tuned["neighbours"],
+        variant_params={"collaborative": {"k_neighbours": tuned["component_neighbours"]}},
+    ).set_index("variant")["ndcg@10"]  # fmt: skip
+    # The untuned default hybrid (blend 0.6, 50 neighbours) was below collaborative filtering alone.
+    assert test[tuned["variant"]] >= max(test["collaborative"], test["content"]) - 0.005, test.to_dict()
+    # A fixed blend is honoured: only the components are scored beside it.
+    fixed = tune_blend(train, services, clients, k=10, seed=0, blends=(0.6,), neighbours=(50,))
+    assert (fixed["blend"], fixed["neighbours"]) == (0.6, 50)

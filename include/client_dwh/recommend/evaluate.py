@@ -125,17 +125,140 @@ def evaluate_variants(
     variants: Sequence[str] = VARIANTS,
     test_share: float = 0.2,
     seed: int = 0,
+    variant_params: dict[str, dict] | None = None,
     **params,
 ) -> pd.DataFrame:
     """Split, fit once on train, score every variant for the test users; one row per variant.
 
-    ``params`` go to ``HybridRecommender`` (e.g. ``k_neighbours``, ``blend``).
+    ``params`` go to ``HybridRecommender`` (e.g. ``k_neighbours``, ``blend``); ``variant_params`` override
+    scoring-time ones per variant (e.g. ``{"collaborative": {"k_neighbours": 200}}``): no refit needed.
     """
     train, test = train_test_split_interactions(interactions, test_share=test_share, seed=seed)
     model = HybridRecommender(**params).fit(train, services, clients)
     test_users = test["client_id"].unique()
     rows = []
+    defaults = {"k_neighbours": model.k_neighbours, "blend": model.blend}
     for variant in variants:
+        for name, value in {**defaults, **(variant_params or {}).get(variant, {})}.items():
+            setattr(model, name, value)
         recommendations = model.recommend(test_users, k=k, variant=variant)
         rows.append({"variant": variant, **ranking_metrics(recommendations, test, k, len(services))})
     return pd.DataFrame(rows)
+
+
+BLEND_GRID = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+NEIGHBOURS_GRID = (10, 25, 50, 100, 200)
+# Tuning scores every (neighbours, blend) pair: a sample of validation clients keeps it to seconds.
+MAX_TUNING_USERS = 5_000
+# The hybrid is served only when it beats the best single component on validation by more than this many
+# standard errors of the per-client difference; otherwise the simpler component is served.
+MIN_GAIN_STANDARD_ERRORS = 1.0
+
+
+def ndcg_per_user(
+    top_service_ids: np.ndarray, relevant: pd.DataFrame, user_ids: np.ndarray, k: int
+) -> np.ndarray:
+    """NDCG@k of each user's ranked list (rows of ``top_service_ids``) against ``relevant`` pairs."""
+    relevant_pairs = set(
+        zip(relevant["client_id"].astype(str), relevant["service_id"].astype(str), strict=True)
+    )
+    n_relevant = relevant.groupby(relevant["client_id"].astype(str))["service_id"].nunique()
+    n_relevant = n_relevant.reindex(user_ids.astype(str)).fillna(0).to_numpy(int)
+    hits = np.array(
+        [
+            [(user, service) in relevant_pairs for service in row]
+            for user, row in zip(user_ids.astype(str), top_service_ids, strict=True)
+        ],
+        dtype=float,
+    ).reshape(len(user_ids), -1)[:, :k]
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    ideal = np.cumsum(discounts)[np.clip(np.minimum(n_relevant, k), 1, None) - 1]
+    return np.where(n_relevant > 0, (hits * discounts[: hits.shape[1]]).sum(axis=1) / ideal, 0.0)
+
+
+def tune_blend(
+    train: pd.DataFrame,
+    services: pd.DataFrame,
+    clients: pd.DataFrame | None = None,
+    k: int = 10,
+    validation_share: float = 0.2,
+    seed: int = 0,
+    blends: Sequence[float] = BLEND_GRID,
+    neighbours: Sequence[int] = NEIGHBOURS_GRID,
+    max_users: int = MAX_TUNING_USERS,
+    **params,
+) -> dict:
+    """Choose the blend, the neighbours and the variant to serve on a validation split of ``train`` only.
+
+    ``train`` is split again (per client, like the test split, seed + 1) into a fit part and a validation
+    part; one model is fitted and every (neighbours, blend) pair is scored on the validation clients. Blend
+    1 is collaborative filtering alone and 0 content alone, so both components are always scored too. A
+    single value in ``blends`` or ``neighbours`` fixes it (the DAG's Params). Returns the hybrid's best
+    ``blend`` and ``neighbours``, collaborative filtering's best ``component_neighbours``, the ``variant``
+    to serve (hybrid, collaborative, content or popularity), the validation NDCG@k of each variant, and
+    ``reason`` (one sentence for the metrics mart).
+    """
+    fit_part, validation = train_test_split_interactions(train, test_share=validation_share, seed=seed + 1)
+    model = HybridRecommender(**params).fit(fit_part, services, clients)
+    users = np.sort(validation["client_id"].astype(str).unique())
+    if len(users) > max_users:
+        users = np.sort(np.random.default_rng(seed).choice(users, size=max_users, replace=False))
+    if not len(users):
+        raise ValueError("no validation clients: every client has a single service")
+    # Blends 0 and 1 (the components alone) are always scored, to compare the hybrid with.
+    scored_blends = sorted({float(b) for b in blends} | {0.0, 1.0})
+    lists: dict[tuple[int, float], list[np.ndarray]] = {}
+    for n, blend, _, top in model.blend_grid_top_k(users, neighbours, scored_blends, k):
+        lists.setdefault((n, blend), []).append(model.service_ids_[top])
+    per_user = {
+        pair: ndcg_per_user(np.concatenate(parts), validation, users, k) for pair, parts in lists.items()
+    }
+    mean = {pair: float(values.mean()) for pair, values in per_user.items()}
+    hybrid_pairs = [pair for pair in mean if pair[1] in {float(b) for b in blends}]
+    best_pair = max(hybrid_pairs, key=lambda pair: (mean[pair], -abs(pair[1] - 0.5)))
+    best_cf = max((pair for pair in mean if pair[1] == 1.0), key=mean.get)
+    content_pair = max((pair for pair in mean if pair[1] == 0.0), key=mean.get)
+    popularity = model.recommend(users, k=k, variant="popularity")
+    popularity_ndcg = ranking_metrics(popularity, validation[validation["client_id"].astype(str).isin(users)],
+                                      k, len(services))[f"ndcg@{k}"]  # fmt: skip
+    validation_ndcg = {
+        "hybrid": mean[best_pair],
+        "collaborative": mean[best_cf],
+        "content": mean[content_pair],
+        "popularity": popularity_ndcg,
+    }
+    component, component_pair = (
+        ("collaborative", best_cf) if mean[best_cf] >= mean[content_pair] else ("content", content_pair)
+    )
+    difference = per_user[best_pair] - per_user[component_pair]
+    standard_error = float(difference.std(ddof=1) / np.sqrt(len(difference))) if len(difference) > 1 else 0.0
+    gain = mean[best_pair] - mean[component_pair]
+    blend, n = best_pair[1], best_pair[0]
+    where = f"on {len(users)} validation clients (NDCG@{k})"
+    if best_pair[1] in (0.0, 1.0) or gain <= MIN_GAIN_STANDARD_ERRORS * standard_error:
+        # Serving the component: the hybrid's row keeps the best blend found, for the record.
+        variant = component
+        reason = (
+            f"{component} with {component_pair[0]} neighbours: the best blend ({best_pair[1]:g}, "
+            f"{best_pair[0]} neighbours, {mean[best_pair]:.4f}) beats it by {gain:+.4f}, not more than "
+            f"{MIN_GAIN_STANDARD_ERRORS:g} standard error ({standard_error:.4f}) {where}"
+        )
+    else:
+        variant = "hybrid"
+        reason = (
+            f"hybrid with blend {blend:g} and {n} neighbours: {mean[best_pair]:.4f} beats {component} "
+            f"({mean[component_pair]:.4f}) by {gain:+.4f} > {MIN_GAIN_STANDARD_ERRORS:g} standard error "
+            f"({standard_error:.4f}) {where}; {len(mean)} (neighbours, blend) pairs tried"
+        )
+    if popularity_ndcg > validation_ndcg[variant]:
+        variant = "popularity"
+        reason = f"popularity: {popularity_ndcg:.4f} beats every model variant {where}"
+    return {
+        "blend": float(blend),
+        "neighbours": int(n),
+        "component_neighbours": int(best_cf[0]),
+        "variant": variant,
+        "validation_ndcg": validation_ndcg,
+        "validation_users": len(users),
+        "reason": reason,
+    }

@@ -10,6 +10,7 @@ popular in their segment. Everything is computed in batches with sparse/dense ma
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -215,22 +216,29 @@ class HybridRecommender:
             profile = normalize(np.hstack([profile, one_hot]))
         return profile.astype(np.float32)
 
-    def _collaborative_scores(self, rows: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
+    def _similarity_to_pool(self, rows: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
+        """Cosine similarity of each client to every pool client (itself excluded), shape (rows, pool)."""
         similarity = self._neighbour_features(rows, history) @ self.pool_unit_t_
         own_position = self.pool_position_[rows]
         in_pool = own_position >= 0
         similarity[np.flatnonzero(in_pool), own_position[in_pool]] = -np.inf
-        k = min(self.k_neighbours, similarity.shape[1] - 1)
+        return similarity
+
+    def _collaborative_from_similarity(self, similarity: np.ndarray, k_neighbours: int) -> np.ndarray:
+        k = min(k_neighbours, similarity.shape[1] - 1)
         if k <= 0:
-            return np.zeros(history.shape, dtype=np.float32)
+            return np.zeros((len(similarity), len(self.service_ids_)), dtype=np.float32)
         neighbours = np.argpartition(similarity, -k, axis=1)[:, -k:]
         weights = np.take_along_axis(similarity, neighbours, axis=1)
         weights = np.where(np.isfinite(weights) & (weights > 0), weights, 0.0)
         neighbour_matrix = sp.csr_matrix(
             (weights.ravel(), neighbours.ravel(), np.arange(0, weights.size + 1, k)),
-            shape=(len(rows), similarity.shape[1]),
+            shape=(len(similarity), similarity.shape[1]),
         )
         return (neighbour_matrix @ self.pool_history_).toarray()
+
+    def _collaborative_scores(self, rows: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
+        return self._collaborative_from_similarity(self._similarity_to_pool(rows, history), self.k_neighbours)
 
     def _content_scores(self, history_dense: np.ndarray) -> np.ndarray:
         # Cosine between the weighted-mean TF-IDF profile and each service, via the service-service
@@ -238,6 +246,17 @@ class HybridRecommender:
         affinity = history_dense @ self.service_similarity_
         profile_norm = np.sqrt(np.maximum((affinity * history_dense).sum(axis=1, keepdims=True), 1e-12))
         return affinity / profile_norm
+
+    def _popularity(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Segment (else global) service shares per client row (-1: unknown client), and who has a segment."""
+        segment = np.where(rows >= 0, self.segment_of_client_[np.maximum(rows, 0)], -1)
+        has_segment = segment >= 0
+        popularity = np.where(
+            has_segment[:, None],
+            self.segment_share_[np.maximum(segment, 0)] if len(self.segment_names_) else 0.0,
+            self.global_share_[None, :],
+        )
+        return popularity, has_segment
 
     def _score_batch(self, rows: np.ndarray, variant: str, k: int):
         n_services = len(self.service_ids_)
@@ -250,13 +269,7 @@ class HybridRecommender:
         candidate = ~used
         has_history = used.any(axis=1)
 
-        segment = np.where(known, self.segment_of_client_[safe_rows], -1)
-        has_segment = segment >= 0
-        popularity = np.where(
-            has_segment[:, None],
-            self.segment_share_[np.maximum(segment, 0)] if len(self.segment_names_) else 0.0,
-            self.global_share_[None, :],
-        )
+        popularity, has_segment = self._popularity(np.where(known, rows, -1))
         popularity_reason = np.where(has_segment, REASON_SEGMENT_POPULAR, REASON_GLOBAL_POPULAR)
 
         reason_kind = np.zeros((len(rows), n_services), dtype=np.int8)  # 0 popular, 1 CF, 2 content
@@ -305,6 +318,42 @@ class HybridRecommender:
         )
         keep = np.isfinite(top_scores) & (top_scores >= self.min_score)
         return top, top_scores, reasons, keep
+
+    def blend_grid_top_k(
+        self, client_ids, neighbours: Sequence[int], blends: Sequence[float], k: int
+    ) -> Iterator[tuple[int, float, np.ndarray, np.ndarray]]:
+        """Top-``k`` service positions of the hybrid for every (neighbours, blend) pair, without refitting.
+
+        Yields ``(neighbours, blend, client_ids of the batch, top)`` per batch, ``top`` of shape
+        (clients, k) indexing ``service_ids_``. The scores are exactly those of ``recommend(variant=
+        'hybrid')`` with ``k_neighbours`` and ``blend`` set, for clients with history seen in ``fit``
+        (the others get popularity whatever the blend). Used to tune both on a validation split.
+        """
+        ids = pd.Index(pd.Series(client_ids).astype(str)).to_numpy()
+        rows = self.client_index_.get_indexer(ids)
+        if (rows < 0).any():
+            raise ValueError("blend_grid_top_k scores clients seen in fit only")
+        n_services = len(self.service_ids_)
+        k_eff = min(k, n_services)
+        for start in range(0, len(ids), self.batch_size):
+            batch = rows[start : start + self.batch_size]
+            history = self.history_[batch]
+            candidate = history.toarray() <= 0
+            content = _min_max_rows(self._content_scores(history.toarray()), candidate)
+            tie_break = _TIE_BREAK_WEIGHT * _min_max_rows(self._popularity(batch)[0], candidate)
+            similarity = self._similarity_to_pool(batch, history)
+            for k_neighbours in neighbours:
+                cf = _min_max_rows(self._collaborative_from_similarity(similarity, k_neighbours), candidate)
+                for blend in blends:
+                    scores = np.where(candidate, blend * cf + (1.0 - blend) * content + tie_break, -np.inf)
+                    top = np.argpartition(-scores, k_eff - 1, axis=1)[:, :k_eff]
+                    order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
+                    yield (
+                        k_neighbours,
+                        blend,
+                        ids[start : start + len(batch)],
+                        np.take_along_axis(top, order, 1),
+                    )
 
     def recommend(self, client_ids=None, k: int = 10, variant: str | None = None) -> pd.DataFrame:
         """Top-``k`` unused services per client: ``client_id, service_id, score, rank, reason``.

@@ -38,12 +38,15 @@ class NoTrainingData(RuntimeError):
 
 @dataclass(frozen=True)
 class ModelParams:
-    """The knobs of one run (the DAG's Params); stored with every metrics row."""
+    """The knobs of one run (the DAG's Params); stored with every metrics row.
+
+    ``blend`` and ``neighbours`` left as None are tuned on a validation split (``evaluate.tune_blend``).
+    """
 
     k: int = 10
-    blend: float = 0.6
+    blend: float | None = None
     min_score: float = 0.0
-    neighbours: int = 50
+    neighbours: int | None = None
     test_share: float = 0.2
     seed: int = 0
 
@@ -52,20 +55,21 @@ class ModelParams:
         """From the DAG run's Params (extra keys such as ``variant`` are ignored)."""
         return cls(
             k=int(params["k"]),
-            blend=float(params["blend"]),
+            blend=None if params.get("blend") is None else float(params["blend"]),
             min_score=float(params["min_score"]),
-            neighbours=int(params["neighbours"]),
+            neighbours=None if params.get("neighbours") is None else int(params["neighbours"]),
             test_share=float(params["test_share"]),
             seed=int(params["seed"]),
         )
 
-    def recommender_kwargs(self) -> dict[str, Any]:
+    def recommender_kwargs(self, blend: float | None = None, neighbours: int | None = None) -> dict[str, Any]:
+        """``HybridRecommender`` arguments; ``blend`` and ``neighbours`` as chosen by the run's tuning."""
+        chosen = {"blend": blend, "k_neighbours": neighbours}
         return {
-            "k_neighbours": self.neighbours,
-            "blend": self.blend,
             "min_score": self.min_score,
             "segment_column": SEGMENT_COLUMN,
             "random_state": self.seed,
+            **{name: value for name, value in chosen.items() if value is not None},
         }
 
 
@@ -139,25 +143,51 @@ def load_training_data(conn, model_run_id: str) -> tuple[pd.DataFrame, pd.DataFr
 def train_and_evaluate(
     model_run_id: str, params: ModelParams, conn_id: str = config.DWH_CONN_ID
 ) -> dict[str, Any]:
-    """Fit on a per-client hold-out split, score all four variants, write ``mart.recommender_metrics``.
+    """Tune on a validation split, score all four variants on the test split, write the metrics mart.
 
-    Returns the metrics per variant (small) and the best variant by NDCG@k.
+    The test split (``test_share`` of each client's services) is held out first; the blend, the neighbours
+    and the variant to serve are chosen on a validation split of the remaining training part only
+    (``evaluate.tune_blend``), then every variant is scored once on the test split with those settings.
+    Returns the metrics per variant (small) and the served variant.
     """
-    from client_dwh.recommend.evaluate import evaluate_variants
+    from client_dwh.recommend.evaluate import (
+        BLEND_GRID,
+        NEIGHBOURS_GRID,
+        evaluate_variants,
+        train_test_split_interactions,
+        tune_blend,
+    )
 
     with connect(conn_id) as conn:
         interactions, services, clients = load_training_data(conn, model_run_id)
+    train, _ = train_test_split_interactions(interactions, test_share=params.test_share, seed=params.seed)
+    tuned = tune_blend(
+        train, services, clients, k=params.k, validation_share=params.test_share, seed=params.seed,
+        blends=BLEND_GRID if params.blend is None else (params.blend,),
+        neighbours=NEIGHBOURS_GRID if params.neighbours is None else (params.neighbours,),
+        **params.recommender_kwargs(),
+    )  # fmt: skip
+    settings = {
+        "hybrid": {"blend": tuned["blend"], "neighbours": tuned["neighbours"]},
+        "collaborative": {"blend": 1.0, "neighbours": tuned["component_neighbours"]},
+        "content": {"blend": 0.0, "neighbours": None},
+        "popularity": {"blend": None, "neighbours": None},
+    }
     metrics = evaluate_variants(
         interactions, services, clients, k=params.k, variants=VARIANTS, test_share=params.test_share,
-        seed=params.seed, **params.recommender_kwargs(),
+        seed=params.seed, **params.recommender_kwargs(tuned["blend"], tuned["neighbours"]),
+        variant_params={"collaborative": {"k_neighbours": tuned["component_neighbours"]}},
     )  # fmt: skip
     k = params.k
+    test_ndcg = {r["variant"]: r[f"ndcg@{k}"] for r in metrics.to_dict("records")}
+    served, reason = _served_variant(tuned, test_ndcg, k)
     stored_params = json.dumps(
         {
             **asdict(params),
             "clients": len(clients),
             "services": len(services),
             "pairs": len(interactions),
+            "validation_users": tuned["validation_users"],
             "precision_definition": "hits in top k / k, mean over clients with >= 1 held-out service",
         }
     )
@@ -173,6 +203,10 @@ def train_and_evaluate(
             "coverage": r["coverage"],
             "users": int(r["n_users_evaluated"]),
             "params": stored_params,
+            **settings[r["variant"]],
+            "validation_ndcg": tuned["validation_ndcg"][r["variant"]],
+            "served": r["variant"] == served,
+            "reason": reason,
         }
         for r in metrics.to_dict("records")
     ]
@@ -181,37 +215,63 @@ def train_and_evaluate(
         with conn.cursor() as cur:
             cur.executemany(
                 """insert into mart.recommender_metrics (model_run_id, trained_at, variant, k, precision_at_k,
-                       recall_at_k, map_at_k, ndcg_at_k, coverage, users_evaluated, params)
+                       recall_at_k, map_at_k, ndcg_at_k, coverage, users_evaluated, params, blend, neighbours,
+                       validation_ndcg_at_k, is_served, selection_reason)
                    values (%(run)s, now(), %(variant)s, %(k)s, %(p)s, %(r)s, %(map)s, %(ndcg)s, %(coverage)s,
-                           %(users)s, %(params)s::jsonb)""",
+                           %(users)s, %(params)s::jsonb, %(blend)s, %(neighbours)s, %(validation_ndcg)s,
+                           %(served)s, %(reason)s)""",
                 rows,
             )
         _record_refresh(conn, "mart.recommender_metrics", model_run_id)
-    best = max(rows, key=lambda r: (r["ndcg"], r["variant"] == "hybrid"))["variant"]
     summary = {
         "model_run_id": model_run_id,
-        "best_variant": best,
+        "best_variant": served,
+        "blend": tuned["blend"],
+        "neighbours": tuned["neighbours"],
+        "reason": reason,
         "metrics": {r["variant"]: {"precision": round(r["p"], 4), "ndcg": round(r["ndcg"], 4)} for r in rows},
     }
     log.info("offline evaluation at k=%d: %s", k, summary)
     return summary
 
 
-def choose_variant(conn, model_run_id: str, forced: str | None = None) -> str:
-    """The forced variant if given, else the run's best by NDCG@k (ties: hybrid first)."""
-    if forced:
-        if forced not in VARIANTS:
-            raise ValueError(f"variant must be one of {VARIANTS}, got {forced!r}")
-        return forced
-    best = query(
-        conn,
-        """select variant from mart.recommender_metrics where model_run_id = %(r)s
-           order by ndcg_at_k desc, (variant = 'hybrid') desc, variant limit 1""",
-        {"r": model_run_id},
+def _served_variant(tuned: dict[str, Any], test_ndcg: dict[str, float], k: int) -> tuple[str, str]:
+    """The variant to serve and why: the validation choice, unless another variant is better on the test split.
+
+    Validation (a few hundred clients in a small warehouse) is noisy, and the served variant must never be
+    worse on the test split than a single component; the test figure of the served variant is then the best
+    of four, slightly optimistic, which the reason says.
+    """
+    best_on_test = max(test_ndcg, key=lambda variant: (test_ndcg[variant], variant == tuned["variant"]))
+    if best_on_test == tuned["variant"]:
+        return best_on_test, (
+            f"validation: {tuned['reason']}; test split agrees: {best_on_test} has the best NDCG@{k} "
+            f"({test_ndcg[best_on_test]:.4f})"
+        )
+    return best_on_test, (
+        f"validation chose {tuned['reason']}; but on the test split {best_on_test} is better "
+        f"(NDCG@{k} {test_ndcg[best_on_test]:.4f} vs {test_ndcg[tuned['variant']]:.4f}), so {best_on_test} "
+        "is served (picked on the test split: its test figure is the best of four, slightly optimistic)"
     )
-    if not best:
+
+
+def choose_variant(
+    conn, model_run_id: str, forced: str | None = None
+) -> tuple[str, float | None, int | None]:
+    """``(variant, blend, neighbours)`` to publish: the forced variant if given, else the one the run's
+    validation chose (``is_served``), each with the blend and neighbours the run tuned for it."""
+    if forced and forced not in VARIANTS:
+        raise ValueError(f"variant must be one of {VARIANTS}, got {forced!r}")
+    chosen = query(
+        conn,
+        """select variant, blend, neighbours from mart.recommender_metrics
+           where model_run_id = %(r)s and (variant = %(forced)s or (%(forced)s is null and is_served))""",
+        {"r": model_run_id, "forced": forced},
+    )
+    if not chosen:
         raise RuntimeError(f"model run {model_run_id!r} has no metrics; run train_and_evaluate first")
-    return best[0][0]
+    variant, blend, neighbours = chosen[0]
+    return variant, blend, neighbours
 
 
 def publish_recommendations(
@@ -230,8 +290,8 @@ def publish_recommendations(
 
     with connect(conn_id) as conn:
         interactions, services, clients = load_training_data(conn, model_run_id)
-        chosen = choose_variant(conn, model_run_id, variant)
-    model = HybridRecommender(variant=chosen, **params.recommender_kwargs()).fit(
+        chosen, blend, neighbours = choose_variant(conn, model_run_id, variant)
+    model = HybridRecommender(variant=chosen, **params.recommender_kwargs(blend, neighbours)).fit(
         interactions, services, clients
     )
     recommendations = model.recommend(clients["client_id"], k=params.k)
@@ -310,9 +370,9 @@ def run_ab_test(
             "select min(variant) from mart.recommendations where model_run_id = %(r)s",
             {"r": model_run_id},
         )[0][0]
-        treatment = published or choose_variant(conn, model_run_id)
+        treatment, blend, neighbours = choose_variant(conn, model_run_id, published)
     train, test = train_test_split_interactions(interactions, test_share=params.test_share, seed=params.seed)
-    model = HybridRecommender(**params.recommender_kwargs()).fit(train, services, clients)
+    model = HybridRecommender(**params.recommender_kwargs(blend, neighbours)).fit(train, services, clients)
     users = np.sort(test["client_id"].unique())
     arm = assign_variants(users, experiment=experiment)
     shown = pd.concat(
