@@ -59,7 +59,6 @@ def _assert_quality_gate_passes(as_of: str) -> None:
     import psycopg
 
     from client_dwh import config
-
     from client_dwh.run_dates import MACROS
 
     template = jinja2.Template((config.SQL_DIR / "checks" / "marts.sql").read_text())
