@@ -291,3 +291,22 @@ def test_rerunning_a_day_changes_nothing(warehouse, landing):
     publish_marts(run_id="again", last_part=None)
     assert warehouse.execute("select * from core.instalments order by 1, 2").fetchall() == core
     assert _marts(warehouse) == marts
+
+
+def test_amount_bands_at_their_bounds(warehouse, landing):
+    amounts = [0.01, 49_999.99, 50_000, 99_999.99, 100_000, 499_999.99, 500_000]
+    clients = pd.DataFrame(
+        {"client_id": [1], "full_name": ["Иванов Иван Иванович"], "gender": ["M"], "birth_date": ["1980-01-01"],
+         "income": [60000], "phone": ["+79990000001"]}
+    )  # fmt: skip
+    loans = pd.DataFrame(
+        {"loan_id": [f"B{i}" for i in range(len(amounts))], "client_id": 1, "amount": amounts, "term_months": 3,
+         "issue_date": "2026-01-10"}
+    )  # fmt: skip
+    write_partition(landing_root(landing), "bands", 1, {"clients": clients, "loans": loans})
+    for part in list_landed_parts(landing_root(landing)):
+        load_partition(part.to_xcom())
+        build_core_for_part(part.to_xcom())
+    bands = [b for (b,) in warehouse.execute("select amount_band from core.loans order by amount")]
+    small, mid, large, top = "до 50 000", "50 000 – 100 000", "100 000 – 500 000", "500 000 и выше"
+    assert bands == [small, small, mid, mid, large, large, top]

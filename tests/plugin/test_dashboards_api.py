@@ -242,3 +242,17 @@ def test_plugin_registers_the_app_and_the_nav_entry():
     assert plugin.fastapi_apps[0]["url_prefix"] == PREFIX
     (view,) = plugin.external_views
     assert view["href"] == f"{PREFIX}/" and view["url_route"] == "client-analytics"
+
+
+def test_amount_bands_come_in_numeric_order_in_tables_and_csv(client, viewer):
+    numeric_order = ["до 50 000", "50 000 – 100 000", "100 000 – 500 000", "500 000 и выше"]
+    items = get(client, "/api/overdue_by_month", viewer, limit=1000).json()["items"]
+    months = sorted({r["month"] for r in items})
+    for month in months:
+        assert [r["amount_band"] for r in items if r["month"] == month] == numeric_order
+    by_band = get(client, "/api/overdue_by_month", viewer, sort="amount_band", direction="desc").json()[
+        "items"
+    ]
+    assert [r["amount_band"] for r in by_band[:: len(months)]] == numeric_order[::-1]
+    rows = list(csv.DictReader(io.StringIO(get(client, "/api/overdue_by_month.csv", viewer).text)))
+    assert [r["amount_band"] for r in rows[:4]] == numeric_order

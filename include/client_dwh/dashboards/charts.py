@@ -10,6 +10,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from client_dwh.amount_bands import band_position
 from client_dwh.dashboards.queries import HISTOGRAM_BINS
 
 LAYOUT = {
@@ -37,7 +38,7 @@ def overdue_share(series: list[dict]) -> str:
         go.Scatter(
             x=[r["month"] for r in points], y=[r["share"] for r in points], mode="lines+markers", name=band
         )
-        for band, points in by_band.items()
+        for band, points in sorted(by_band.items(), key=lambda item: band_position(item[0]))
     ]
     return _figure(traces, "Доля просроченных договоров, % (по сумме займа)", yaxis={"ticksuffix": " %"})
 

@@ -11,16 +11,13 @@ from typing import Annotated
 
 from fastapi import Query
 
+from client_dwh.amount_bands import AMOUNT_BANDS
+
 MAX_PAGE_SIZE = 1000
 
 
-class AmountBand(StrEnum):
-    """Loan amount bands of core.loans (include/sql/core/loans.sql)."""
-
-    under_50k = "до 50 000"
-    from_50k_to_100k = "50 000 – 100 000"
-    from_100k_to_500k = "100 000 – 500 000"
-    from_500k = "500 000 и выше"
+# Loan amount bands of core.loans, in numeric order (client_dwh/amount_bands.py).
+AmountBand = StrEnum("AmountBand", [(band.key, band.label) for band in AMOUNT_BANDS])
 
 
 class ClientSegment(StrEnum):

@@ -18,7 +18,7 @@ from typing import Any
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from client_dwh import config
+from client_dwh import amount_bands, config
 from client_dwh.dashboards.privacy import MASKS
 
 STATEMENT_TIMEOUT_MS = 30_000
@@ -46,10 +46,19 @@ class Mart:
     # conditions applied even without a value (e.g. "the latest day" when no date is asked for)
     always: tuple[str, ...] = ()
     personal: tuple[str, ...] = ()
+    # text columns whose values have an order of their own (amount bands by amount, not alphabetically)
+    value_order: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def table(self) -> str:
         return f"mart.{self.name}"
+
+    def sort_key(self, column: str) -> sql.Composable:
+        """What ORDER BY uses for a column: its position in ``value_order`` when it has one, else itself."""
+        if column in self.value_order:
+            order = sql.Literal(list(self.value_order[column]))
+            return sql.SQL("array_position({}::text[], {})").format(order, sql.Identifier(column))
+        return sql.Identifier(column)
 
 
 MARTS: dict[str, Mart] = {
@@ -69,6 +78,7 @@ MARTS: dict[str, Mart] = {
             ),
             key=("month", "amount_band"),
             default_sort=(("month", "asc"), ("amount_band", "asc")),
+            value_order={"amount_band": amount_bands.LABELS},
             filters={
                 "amount_band": "amount_band = %(amount_band)s",
                 "date_from": "month >= date_trunc('month', %(date_from)s::date)",
@@ -327,7 +337,7 @@ class Selection:
         for column, direction in sort:
             if column not in self.mart.columns or direction not in ("asc", "desc"):
                 raise ValueError(f"cannot sort {self.mart.table} by {column} {direction}")
-            parts.append(sql.SQL("{} {}").format(sql.Identifier(column), sql.SQL(direction)))
+            parts.append(sql.SQL("{} {}").format(self.mart.sort_key(column), sql.SQL(direction)))
         return sql.SQL(" order by ") + sql.SQL(", ").join(parts)
 
     def select(self) -> tuple[sql.Composable, dict[str, Any]]:
@@ -455,7 +465,7 @@ def overdue_share_series(conn, amount_band: str | None, date_from, date_to) -> l
         conn,
         sql.SQL("select month, amount_band, overdue_share_pct::float8 as share from mart.overdue_by_month")
         + where
-        + sql.SQL(" order by amount_band, month"),
+        + sql.SQL(" order by {}, month").format(MARTS["overdue_by_month"].sort_key("amount_band")),
         params,
     )
 

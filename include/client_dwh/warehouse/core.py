@@ -10,7 +10,7 @@ import logging
 import time
 from typing import Any
 
-from client_dwh import config
+from client_dwh import amount_bands, config
 from client_dwh.entities import ENTITIES
 from client_dwh.warehouse.db import connect, query, run_sql
 
@@ -40,7 +40,7 @@ def build_core_for_part(
         stats = {}
         for entity, sql_file, core_table in CORE_STEPS:
             started = time.perf_counter()
-            run_sql(conn, sql_file, params)
+            run_sql(conn, sql_file, {**params, **amount_bands.SQL_PARAMS})
             ((staged,),) = query(
                 conn,
                 f"select count(*) from staging.{entity} where batch_id = %(batch_id)s and part_no = %(part_no)s",

@@ -26,12 +26,9 @@ insert into core.loans (loan_id, client_id, amount, term_months, annual_rate, mo
                         amount_band, batch_id, part_no)
 select r ->> 'loan_id', (r ->> 'client_id')::bigint, (r ->> 'amount')::numeric, (r ->> 'term_months')::int,
        (r ->> 'annual_rate')::numeric, (r ->> 'monthly_instalment')::numeric, (r ->> 'issue_date')::date,
-       case
-           when (r ->> 'amount')::numeric < 50000 then 'до 50 000'
-           when (r ->> 'amount')::numeric < 100000 then '50 000 – 100 000'
-           when (r ->> 'amount')::numeric < 500000 then '100 000 – 500 000'
-           else '500 000 и выше'
-       end,
+       -- bands and bounds come from client_dwh/amount_bands.py: the band whose lower bound the amount reaches
+       (%(amount_band_labels)s::text[])[
+           width_bucket((r ->> 'amount')::numeric, %(amount_band_bounds)s::numeric[]) + 1],
        %(batch_id)s, %(part_no)s
 from part_loans as p cross join lateral (select p.record as r) as x
 where p.reason is null

@@ -11,7 +11,7 @@ create table if not exists mart.overdue_by_month (
 );
 comment on table mart.overdue_by_month is 'Share of contracts overdue per month of due date and loan-amount band (the seed project''s measure: contracts, not instalments).';
 comment on column mart.overdue_by_month.month is 'First day of the month in which instalments fell due.';
-comment on column mart.overdue_by_month.amount_band is 'Loan amount band: до 50 000, 50 000 – 100 000, 100 000 – 500 000, 500 000 и выше (RUB).';
+comment on column mart.overdue_by_month.amount_band is 'Loan amount band (RUB), e.g. до 50 000 or 500 000 и выше; the bands and their order are defined in include/client_dwh/amount_bands.py.';
 comment on column mart.overdue_by_month.contracts_due is 'Contracts with at least one instalment due in the month.';
 comment on column mart.overdue_by_month.contracts_overdue is 'Of those, contracts with an instalment due in the month that was paid late, paid short or is unpaid past due.';
 comment on column mart.overdue_by_month.overdue_share_pct is 'contracts_overdue / contracts_due, in percent.';
