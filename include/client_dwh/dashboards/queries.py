@@ -20,6 +20,7 @@ from psycopg.rows import dict_row
 
 from client_dwh import amount_bands, config
 from client_dwh.dashboards.privacy import MASKS
+from client_dwh.warehouse.ddl import table_columns
 
 STATEMENT_TIMEOUT_MS = 30_000
 CSV_CHUNK_ROWS = 5_000
@@ -38,7 +39,6 @@ class MartMissing(LookupError):
 class Mart:
     name: str
     title: str
-    columns: tuple[str, ...]
     key: tuple[str, ...]  # unique tie-breaker that makes paging stable
     default_sort: tuple[tuple[str, str], ...]
     # filter name -> fixed SQL condition on its bind parameter of the same name
@@ -52,6 +52,11 @@ class Mart:
     @property
     def table(self) -> str:
         return f"mart.{self.name}"
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every column of the mart in DDL order: include/sql/ddl is their one definition."""
+        return table_columns("mart")[self.name]
 
     def sort_key(self, column: str) -> sql.Composable:
         """What ORDER BY uses for a column: its position in ``value_order`` when it has one, else itself."""
@@ -67,15 +72,6 @@ MARTS: dict[str, Mart] = {
         Mart(
             "overdue_by_month",
             "Overdue share by month and amount band",
-            (
-                "month",
-                "amount_band",
-                "contracts_due",
-                "contracts_overdue",
-                "overdue_share_pct",
-                "amount_issued",
-                "amount_overdue",
-            ),
             key=("month", "amount_band"),
             default_sort=(("month", "asc"), ("amount_band", "asc")),
             value_order={"amount_band": amount_bands.LABELS},
@@ -88,16 +84,6 @@ MARTS: dict[str, Mart] = {
         Mart(
             "portfolio_at_risk",
             "Portfolio at risk (PAR30 / PAR90)",
-            (
-                "month",
-                "as_of_date",
-                "loans_outstanding",
-                "outstanding_amount",
-                "par30_amount",
-                "par90_amount",
-                "par30_pct",
-                "par90_pct",
-            ),
             key=("month",),
             default_sort=(("month", "asc"),),
             filters={
@@ -108,19 +94,6 @@ MARTS: dict[str, Mart] = {
         Mart(
             "overdue_notifications",
             "Today's overdue notifications",
-            (
-                "as_of_date",
-                "client_id",
-                "client_name",
-                "phone",
-                "loan_id",
-                "days_past_due",
-                "dpd_bucket",
-                "amount_overdue",
-                "priority",
-                "channel",
-                "reason",
-            ),
             key=("loan_id",),
             default_sort=(("priority", "asc"), ("days_past_due", "desc")),
             filters={
@@ -136,17 +109,6 @@ MARTS: dict[str, Mart] = {
         Mart(
             "client_segments",
             "Clients by segment",
-            (
-                "client_id",
-                "client_name",
-                "client_revenue",
-                "usage_count",
-                "client_segment",
-                "last_product_usage_date",
-                "products",
-                "suggested_product",
-                "suggestion_reason",
-            ),
             key=("client_id",),
             default_sort=(("client_id", "asc"),),
             filters={
@@ -159,7 +121,6 @@ MARTS: dict[str, Mart] = {
         Mart(
             "segment_top_products",
             "Top products per segment",
-            ("client_segment", "product_rank", "product_id", "product_name", "clients", "share_pct"),
             key=("client_segment", "product_rank"),
             default_sort=(("client_segment", "asc"), ("product_rank", "asc")),
             filters={"segment": "client_segment = %(segment)s"},
@@ -167,21 +128,6 @@ MARTS: dict[str, Mart] = {
         Mart(
             "rfm",
             "RFM scores per customer",
-            (
-                "source",
-                "customer_id",
-                "country",
-                "as_of_date",
-                "last_purchase",
-                "recency_days",
-                "frequency",
-                "monetary",
-                "r_score",
-                "f_score",
-                "m_score",
-                "rfm_code",
-                "segment",
-            ),
             key=("source", "customer_id"),
             default_sort=(("source", "asc"), ("customer_id", "asc")),
             filters={
@@ -195,16 +141,6 @@ MARTS: dict[str, Mart] = {
         Mart(
             "rfm_segments",
             "RFM segment summary",
-            (
-                "source",
-                "segment",
-                "customers",
-                "share_pct",
-                "avg_recency",
-                "avg_frequency",
-                "avg_monetary",
-                "total_monetary",
-            ),
             key=("source", "segment"),
             default_sort=(("source", "asc"), ("customers", "desc")),
             filters={"source": "source = %(source)s", "segment": "segment = %(segment)s"},
@@ -212,18 +148,6 @@ MARTS: dict[str, Mart] = {
         Mart(
             "client_portraits",
             "Station clients and their portraits",
-            (
-                "client_id",
-                "portrait_id",
-                "portrait_name",
-                "distance",
-                "confidence",
-                "second_portrait_id",
-                "model_version",
-                "catalogue_sha256",
-                "features_hash",
-                "mapped_at",
-            ),
             key=("client_id",),
             default_sort=(("client_id", "asc"),),
             filters={
@@ -236,7 +160,6 @@ MARTS: dict[str, Mart] = {
         Mart(
             "portrait_distribution",
             "Clients per portrait",
-            ("portrait_id", "portrait_name", "clients", "share_pct", "avg_confidence", "advice"),
             key=("portrait_id",),
             default_sort=(("clients", "desc"),),
             filters={"portrait_id": "portrait_id = %(portrait_id)s"},
@@ -244,17 +167,6 @@ MARTS: dict[str, Mart] = {
         Mart(
             "recommendations",
             "Partner-service recommendations",
-            (
-                "client_id",
-                "service_id",
-                "partner_name",
-                "service_name",
-                "score",
-                "rank",
-                "reason",
-                "variant",
-                "model_run_id",
-            ),
             key=("client_id", "rank"),
             default_sort=(("client_id", "asc"), ("rank", "asc")),
             filters={
@@ -266,19 +178,6 @@ MARTS: dict[str, Mart] = {
         Mart(
             "recommender_metrics",
             "Recommender offline metrics",
-            (
-                "model_run_id",
-                "trained_at",
-                "variant",
-                "k",
-                "precision_at_k",
-                "recall_at_k",
-                "map_at_k",
-                "ndcg_at_k",
-                "coverage",
-                "users_evaluated",
-                "params",
-            ),
             key=("model_run_id", "variant"),
             default_sort=(("trained_at", "desc"), ("variant", "asc")),
             filters={"variant": "variant = %(variant)s", "model_run_id": "model_run_id = %(model_run_id)s"},
@@ -286,19 +185,6 @@ MARTS: dict[str, Mart] = {
         Mart(
             "ab_test_results",
             "A/B test results",
-            (
-                "model_run_id",
-                "experiment",
-                "variant",
-                "model_variant",
-                "clients",
-                "responses",
-                "conversion_pct",
-                "uplift_pct_points",
-                "ci_low_pct_points",
-                "ci_high_pct_points",
-                "p_value",
-            ),
             key=("model_run_id", "experiment", "variant"),
             default_sort=(("model_run_id", "desc"), ("experiment", "asc"), ("variant", "asc")),
             filters={
