@@ -20,6 +20,7 @@ import re
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 DELIMITERS = (",", ";", "\t")
 _DELIMITER_NAMES = {",": "','", ";": "';'", "\t": "tab"}
@@ -52,16 +53,22 @@ class CsvExport:
     encoding: str
     delimiter: str
     header: list[str]
-    rows: list[list[str]]  # the good records, each with exactly len(header) fields, as exported
     lines: list[int] = field(default_factory=list)  # per good record: its first physical line
     records: list[int] = field(default_factory=list)  # per good record: its data record number
     bad: list[BadLine] = field(default_factory=list)
     blank_lines: int = 0
+    _rows: list[list[str]] = field(default_factory=list, repr=False)
+    _table: Any = field(default=None, repr=False)  # the good records as a DataFrame (fast path)
+
+    @property
+    def rows(self) -> list[list[str]]:
+        """The good records, each with exactly ``len(header)`` fields, as exported."""
+        return self._table.to_numpy().tolist() if self._table is not None else self._rows
 
     @property
     def records_read(self) -> int:
         """Data records read: good plus bad (``records_read == len(rows) + len(bad)``)."""
-        return len(self.rows) + len(self.bad)
+        return len(self.records) + len(self.bad)
 
     @property
     def delimiter_name(self) -> str:
@@ -71,7 +78,9 @@ class CsvExport:
         """The good records as a DataFrame of strings (columns as in the header)."""
         import pandas as pd
 
-        return pd.DataFrame(self.rows, columns=self.header, dtype=object)
+        if self._table is not None:
+            return self._table.set_axis(self.header, axis=1)
+        return pd.DataFrame(self._rows, columns=self.header, dtype=object)
 
 
 def read_csv_export(
@@ -249,13 +258,88 @@ def _parse(physical: list[str], name: str, encoding: str, delimiter: str, what: 
     while start < len(physical) and not physical[start].strip():
         start += 1
     header = [column.strip() for column in next(csv.reader([physical[start]], delimiter=delimiter))]
-    width = len(header)
     label = name.replace("\\", "/").rsplit("/", 1)[-1]  # bad lines name the file without its folder
-    export = CsvExport(name=name, encoding=encoding, delimiter=delimiter, header=header, rows=[])
+    export = CsvExport(name=name, encoding=encoding, delimiter=delimiter, header=header)
+    if not (
+        _parse_with_pandas(physical, start + 1, export)
+        or _parse_one_record_per_line(physical, start + 1, export, label)
+    ):
+        _parse_tracking_lines(physical, start + 1, export, label)
+    if not export.records and not export.bad:
+        raise CsvExportError(f"{name}: only a header line, no data lines; export the {what} with its rows")
+    return export
+
+
+def _parse_with_pandas(physical: list[str], first: int, export: CsvExport) -> bool:
+    """The fastest path, pandas' C parser, for the usual file: one record per line, all fitting the header.
+
+    Returns False, having changed nothing, on anything else (a ragged or blank line, a quoted value
+    spanning lines); the caller then reads the file with the csv module.
+    """
+    import pandas as pd
+
+    body = physical[first:]
+    if not body:
+        return False
+    try:
+        table = pd.read_csv(
+            io.StringIO("".join(body)), sep=export.delimiter, header=None, dtype=str, keep_default_na=False,
+            na_values=[], skip_blank_lines=False, engine="c", quoting=csv.QUOTE_MINIMAL, on_bad_lines="error",
+        )  # fmt: skip
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError):
+        return False
+    # Short lines are padded with NaN, blank lines are all NaN, and a value spanning lines makes fewer rows.
+    if table.shape != (len(body), len(export.header)) or table.isna().to_numpy().any():
+        return False
+    export._table = table
+    export.lines = list(range(first + 1, first + 1 + len(body)))
+    export.records = list(range(1, len(body) + 1))
+    return True
+
+
+def _parse_one_record_per_line(physical: list[str], first: int, export: CsvExport, label: str) -> bool:
+    """The fast path (C-speed parsing) when no quoted value spans lines: record i is on line first+i+1.
+
+    Returns False, having changed nothing, when that does not hold; the caller then tracks lines.
+    """
+    body = physical[first:]
+    try:
+        rows = list(csv.reader(body, delimiter=export.delimiter))
+    except csv.Error:
+        return False
+    if len(rows) != len(body):
+        return False
+    width = len(export.header)
+    widths = list(map(len, rows))
+    if widths.count(width) == len(rows):  # the common case: every line fits the header
+        export._rows = rows
+        export.lines = list(range(first + 1, first + 1 + len(rows)))
+        export.records = list(range(1, len(rows) + 1))
+        return True
     record_no = 0
-    position = start + 1  # index into physical of the next unread line
+    for index, row in enumerate(rows):
+        if widths[index] == width:
+            record_no += 1
+            export._rows.append(row)
+            export.lines.append(first + index + 1)
+            export.records.append(record_no)
+        elif not row or (len(row) == 1 and not row[0].strip()):
+            export.blank_lines += 1
+        else:
+            record_no += 1
+            line = first + index + 1
+            text = body[index].rstrip("\r\n")[:MAX_BAD_LINE_TEXT]
+            reason = _ragged_reason(label, line, row, export.header, export.delimiter)
+            export.bad.append(BadLine(line, record_no, reason, text))
+    return True
+
+
+def _parse_tracking_lines(physical: list[str], position: int, export: CsvExport, label: str) -> None:
+    """Record by record, following each one's first line; an unclosed quote costs only its own line."""
+    width = len(export.header)
+    record_no = 0
     while position < len(physical):
-        reader = csv.reader(iter(physical[position:]), delimiter=delimiter)
+        reader = csv.reader(iter(physical[position:]), delimiter=export.delimiter)
         base = position
         while True:
             first = base + reader.line_num  # 0-based index of the next record's first line
@@ -272,7 +356,7 @@ def _parse(physical: list[str], name: str, encoding: str, delimiter: str, what: 
                 continue
             record_no += 1
             if row is not None and len(row) == width:
-                export.rows.append(row)
+                export._rows.append(row)
                 export.lines.append(first + 1)
                 export.records.append(record_no)
                 continue
@@ -284,11 +368,8 @@ def _parse(physical: list[str], name: str, encoding: str, delimiter: str, what: 
                 export.bad.append(BadLine(first + 1, record_no, reason, text))
                 position = first + 1
                 break
-            reason = _ragged_reason(label, first + 1, row, header, delimiter)
+            reason = _ragged_reason(label, first + 1, row, export.header, export.delimiter)
             export.bad.append(BadLine(first + 1, record_no, reason, text))
-    if not export.rows and not export.bad:
-        raise CsvExportError(f"{name}: only a header line, no data lines; export the {what} with its rows")
-    return export
 
 
 def _ragged_reason(name: str, line: int, row: list[str], header: list[str], delimiter: str) -> str:
