@@ -101,3 +101,53 @@ def test_cp1251_crm_export_with_a_ragged_line_reconciles_in_the_warehouse(
     assert any(r.endswith("crm.csv line 3: 6 fields where the header has 5: a value holds an unquoted ';'"
                           "; quote that value or use another delimiter") for r in reasons)  # fmt: skip
     assert "rejected by CRM cleaning: no_name" in reasons
+
+
+def test_generate_sources_imports_a_cp1251_export_and_fails_at_once_on_an_unusable_one(warehouse, tmp_path):
+    import datetime as dt
+    import json
+    import os
+    import time
+    from pathlib import Path
+
+    from client_dwh.devtools.headless import get_dag
+
+    export = tmp_path / "shop_ru.csv"
+    export.write_bytes(("\r\n".join(RETAIL_LINES) + "\r\n").encode("cp1251"))
+    dag = get_dag("generate_sources")
+    run = dag.test(
+        run_conf={"retail_export_path": str(export), "batch": "dag-shop-ru"},
+        logical_date=dt.datetime(2026, 11, 20, tzinfo=dt.UTC),
+    )
+    assert str(run.state).endswith("success")
+    landed = Path(os.environ["LANDING_DIR"]) / "dag-shop-ru" / "part-0001" / "retail_purchases.jsonl"
+    records = [json.loads(line) for line in landed.read_text(encoding="utf-8").splitlines()]
+    assert len(records) == len(RETAIL_LINES) - 1  # every line, ragged ones included
+    assert records[0]["Description"] == "ТЕСТ КИРИЛЛИЦА"
+    assert [r["line_id"] for r in records if r["rejected_reason"]] == ["shop_ru:2", "shop_ru:5"]
+
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    started = time.monotonic()
+    run = dag.test(
+        run_conf={"retail_export_path": str(empty), "batch": "dag-empty"},
+        logical_date=dt.datetime(2026, 11, 21, tzinfo=dt.UTC),
+    )
+    assert str(run.state).endswith("failed")
+    assert time.monotonic() - started < 50  # failed at once: no retry after the retry delay
+    assert not (Path(os.environ["LANDING_DIR"]) / "dag-empty").exists()
+
+
+def test_map_uploaded_clients_fails_at_once_on_a_binary_upload(tmp_path):
+    import datetime as dt
+
+    from client_dwh.devtools.headless import get_dag
+
+    upload = tmp_path / "upload.xlsx"
+    upload.write_bytes(b"PK\x03\x04" + bytes(200))
+    run = get_dag("map_uploaded_clients").test(
+        run_conf={"input_path": str(upload)}, logical_date=dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
+    )
+    assert str(run.state).endswith("failed")
+    assert [str(ti.state) for ti in run.get_task_instances()] == ["failed"]  # not up_for_retry
+    assert not (tmp_path / "upload.portraits.csv").exists()
