@@ -176,7 +176,7 @@ def _import_or_map(args: argparse.Namespace) -> int:
             "part": m["part"],
             "rows": {k: v["rows"] for k, v in m["files"].items()},
         }
-        for key in ("encoding", "delimiter", "crm_cleaning", "parse_problems"):
+        for key in ("encoding", "delimiter", "crm_cleaning", "catalogue", "parse_problems"):
             if key in m:
                 summary[key] = m[key]
         print(json.dumps(summary, ensure_ascii=False))

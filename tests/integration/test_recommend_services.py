@@ -140,8 +140,9 @@ def test_import_partners_cli_lands_the_catalogue_text(warehouse, landing, tmp_pa
     )
     assert main(["import-partners", str(catalogue), "--out", landing]) == 0
     printed = json.loads(capsys.readouterr().out)
-    assert printed["batch"] == "partners-partners" and printed["rows"] == {"partner_services": 3}
-    assert len(printed["parse_problems"]) == 3  # duplicate merged, nameless line, partner without services
+    # 3 services, and 3 problem lines landed for quarantine: duplicate merged, nameless, no services.
+    assert printed["batch"] == "partners-partners" and printed["rows"] == {"partner_services": 6}
+    assert printed["catalogue"] == {"services": 3, "problem_lines": 3}
 
     _land_and_build(landing, printed["batch"])
     services = warehouse.execute(
@@ -151,6 +152,15 @@ def test_import_partners_cli_lands_the_catalogue_text(warehouse, landing, tmp_pa
         ("Кофейня «Утро»", "coffee", "Капучино с собой", "кофе в дорогу"),
         ("Автомойка «Блеск»", "car_wash", "Химчистка салона", "дубль"),
         ("Автомойка «Блеск»", "car_wash", "Экспресс-мойка", "быстро и недорого"),
+    ]
+    reasons = warehouse.execute(
+        "select reason from meta.quarantine where batch_id = 'partners-partners' order by reason"
+    ).fetchall()
+    prefix = "rejected by the catalogue parser: line"
+    assert reasons == [
+        (f"{prefix} 11 of partners.txt: organisation 'Пустой партнёр' has no services",),
+        (f"{prefix} 5 of partners.txt: duplicate service 'химчистка салона' of 'Автомойка «Блеск»' merged",),
+        (f"{prefix} 8 of partners.txt: service line without a service name",),
     ]
 
 
@@ -180,3 +190,78 @@ def test_recommend_services_dag_runs_after_dwh_pipeline(warehouse):
     ).fetchone()
     assert (variants, k) == (4, 5) and model_run_id == run.run_id
     assert warehouse.execute("select max(rank) from mart.recommendations").fetchone()[0] == 5
+
+
+def test_import_partner_data_dag_quarantines_catalogue_problems_with_their_lines(warehouse, tmp_path):
+    from airflow.utils.state import DagRunState
+
+    from client_dwh.devtools.headless import get_dag
+
+    catalogue = tmp_path / "november.txt"
+    catalogue.write_text(
+        "Шиномонтаж «Колесо» [tyres]\n"  # line 1
+        "Сезонная замена шин - с балансировкой\n"
+        "- без названия\n"  # line 3: no service name
+        "\n"
+        "Партнёр без услуг\n",  # line 5: an organisation without services
+        encoding="cp1251",  # as Russian Windows saves it
+    )
+    logical_date = dt.datetime(2026, 11, 21, tzinfo=dt.UTC)
+    run = get_dag("import_partner_data").test(
+        run_conf={"path": str(catalogue), "kind": "catalogue"}, logical_date=logical_date
+    )
+    assert run.state == DagRunState.SUCCESS
+    run = get_dag("dwh_pipeline").test(
+        run_conf={"batch": "partners-november", "wait_timeout_seconds": 0}, logical_date=logical_date
+    )
+    assert run.state == DagRunState.SUCCESS
+    assert warehouse.execute(
+        "select service_name from core.partner_services where partner_name = 'Шиномонтаж «Колесо»'"
+    ).fetchall() == [("Сезонная замена шин",)]
+    quarantined = warehouse.execute(
+        """select reason from meta.quarantine where batch_id = 'partners-november' order by reason"""
+    ).fetchall()
+    assert quarantined == [
+        ("rejected by the catalogue parser: line 3 of november.txt: service line without a service name",),
+        (
+            "rejected by the catalogue parser: line 5 of november.txt: organisation 'Партнёр без услуг' has no services",
+        ),
+    ]
+    read, staged, quarantined_in_staging = warehouse.execute(
+        """select rows_read, rows_staged, rows_quarantined from meta.partitions
+           where batch_id = 'partners-november'"""
+    ).fetchone()
+    assert read == staged + quarantined_in_staging == 3
+
+
+def test_import_partner_data_dag_lands_a_crm_export_and_refuses_a_missing_file(warehouse, tmp_path):
+    from airflow.utils.state import DagRunState
+
+    from client_dwh.devtools.headless import get_dag
+
+    export = tmp_path / "crm_week.csv"
+    export.write_text(
+        "crm_id;full_name;phone;email;updated_at\n"
+        "1;Иванов Иван;+7 900 123-45-67;;2026-11-01\n"
+        "2;;;;2026-11-02\n",  # no name, no contact: rejected by the cleaning
+        encoding="utf-8",
+    )
+    logical_date = dt.datetime(2026, 11, 22, tzinfo=dt.UTC)
+    dag = get_dag("import_partner_data")
+    run = dag.test(run_conf={"path": str(export), "kind": "crm"}, logical_date=logical_date)
+    assert run.state == DagRunState.SUCCESS
+    run = get_dag("dwh_pipeline").test(
+        run_conf={"batch": "crm-crm_week", "wait_timeout_seconds": 0}, logical_date=logical_date
+    )
+    assert run.state == DagRunState.SUCCESS
+    assert warehouse.execute(
+        "select count(*) from core.crm_clients where batch_id = 'crm-crm_week'"
+    ).fetchone() == (1,)
+    assert warehouse.execute(
+        "select count(*) from meta.quarantine where batch_id = 'crm-crm_week'"
+    ).fetchone() == (1,)
+    missing = dag.test(
+        run_conf={"path": str(tmp_path / "nope.txt"), "kind": "catalogue"},
+        logical_date=logical_date + dt.timedelta(days=1),
+    )
+    assert missing.state == DagRunState.FAILED

@@ -1,7 +1,9 @@
 """Land the partners' catalogue text and a CRM client export as parts, like any other source.
 
-The catalogue is parsed into ``partner_services`` rows (lines the parser could not use are listed in
-the manifest and the log). The CRM export is cleaned with ``clean_crm_clients``: clean rows land as
+The catalogue is parsed into ``partner_services`` rows; every line the parser could not use (a service
+line without a name, a duplicate service, an organisation without services) lands too, keyed
+``rejected:line:<n>`` with ``rejected_reason`` and the line's text, so core puts it in ``meta.quarantine``
+with its line and reason. The CRM export is cleaned with ``clean_crm_clients``: clean rows land as
 ``crm_clients``, and so do the rejected rows, marked with ``rejected_reason``, so that core puts them
 in ``meta.quarantine`` with their reason and the counts reconcile in the warehouse, not only here.
 Importing the same file into the same batch again leaves the landed part untouched.
@@ -34,6 +36,8 @@ def import_partner_catalogue(
 
     The encoding is detected as for CSV exports (UTF-8 with or without BOM, cp1251) unless given.
     """
+    import pandas as pd
+
     from client_dwh.sources.formats.csv_export import read_text
     from client_dwh.sources.formats.partner_catalogue import parse_partner_catalogue
 
@@ -41,12 +45,32 @@ def import_partner_catalogue(
     _, text = read_text(path, encoding=encoding, what="partner catalogue")
     services, problems = parse_partner_catalogue(text)
     if services.empty:
-        raise ValueError(f"{path}: no services found in the catalogue ({len(problems)} problem lines)")
+        raise ValueError(
+            f"{path.name}: no services found in the catalogue ({len(problems)} problem lines); expected blocks "
+            "of an organisation line followed by one service per line, separated by blank lines"
+        )
     for line_no, reason in problems:
         log.warning("%s:%d: %s", path.name, line_no, reason)
-    extra = {"source_file": path.name, "parse_problems": [{"line": n, "reason": r} for n, r in problems]}
+    lines = text.splitlines()
+    rejected = pd.DataFrame(
+        {
+            "service_id": [f"rejected:line:{line_no}" for line_no, _ in problems],
+            "partner_name": "",
+            "service_name": "",
+            "source_line": [line_no for line_no, _ in problems],
+            "rejected_reason": [f"line {line_no} of {path.name}: {reason}" for line_no, reason in problems],
+            "raw_line": [lines[line_no - 1] if line_no <= len(lines) else "" for line_no, _ in problems],
+        }
+    )
+    rows = pd.concat([services, rejected], ignore_index=True)
+    rows = rows.astype(object).where(rows.notna(), None)
+    extra = {
+        "source_file": path.name,
+        "catalogue": {"services": len(services), "problem_lines": len(problems)},
+        "parse_problems": [{"line": n, "reason": r} for n, r in problems],
+    }
     manifest = _land_once(
-        batch or batch_name("partners", path), {"partner_services": services}, extra, landing_url
+        batch or batch_name("partners", path), {"partner_services": rows}, extra, landing_url
     )
     log.info("landed %d partner services from %s (%d problem lines)", len(services), path.name, len(problems))
     return manifest

@@ -1,9 +1,12 @@
 -- Apply one part's staged partner services to core.partner_services (latest version wins).
--- Rows with an empty partner or service name go to quarantine.
+-- Catalogue lines the import could not parse (landed with rejected_reason naming the file line) and rows
+-- with an empty partner or service name go to quarantine.
 create temp table part_partner_services on commit drop as
 select distinct on (s.natural_key)
     s.natural_key, s.record, s.source_file, s.line_no,
     case
+        when s.record ->> 'rejected_reason' is not null
+            then 'rejected by the catalogue parser: ' || (s.record ->> 'rejected_reason')
         when s.record ->> 'service_id' !~ '^svc_[0-9a-f]{12}$' then 'malformed service_id ' || (s.record ->> 'service_id')
         when btrim(s.record ->> 'partner_name') = '' then 'empty partner_name'
         when btrim(s.record ->> 'service_name') = '' then 'empty service_name'
