@@ -109,7 +109,7 @@ def test_an_explicit_encoding_wins(tmp_path):
             b"PK\x03\x04\x14\x00\x06\x00" + bytes(200),
             "an Excel workbook or zip archive, not a CSV; save it from Excel",
         ),
-        (b"\x89PNG\r\n\x1a\n" + bytes(range(256)), "not a text CSV file (binary byte 0x1a at line 2"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(range(256)), "not a text file (binary byte 0x1a at line 2"),
         (b"\x1f\x8b\x08\x00broken", "a damaged gzip file"),
         # UTF-8 with one stray byte: read as cp1251 it would store "РўР•РЎРў" for "ТЕСТ"
         ("a;b\nТЕСТ;Россия\n".encode() + b"\xff;x\n", "UTF-8 text with a byte that is not UTF-8 (line 3"),

@@ -74,7 +74,7 @@ def test_a_clean_export_lands_the_same_records_as_before(tmp_path, landing):
     [
         (b"", "the file is empty; export the online-retail export again with its header line"),
         (b"PK\x03\x04" + bytes(100), "an Excel workbook or zip archive, not a CSV"),
-        (bytes(range(256)) * 4, "not a text CSV file (binary byte 0x00 at line 1"),
+        (bytes(range(256)) * 4, "not a text file (binary byte 0x00 at line 1"),
         (RETAIL_HEADER.encode() + b"\n", "only a header line, no data lines"),
         ("Инвойс,Количество\n1,2\n".encode("cp1251"), "line 1 (header): missing column(s) ['InvoiceNo'"),
         ("x,y\nCafé,1\n".encode("cp1252"), "neither UTF-8 nor Russian Windows-1251 text (line 2: byte 0xe9)"),
@@ -144,7 +144,7 @@ def test_import_crm_keeps_a_ragged_line_as_a_rejected_row_and_counts_reconcile(
     ("content", "message"),
     [
         (b"", "the file is empty; export the CRM export again"),
-        (b"\x00\x01\x02\x03binary", "not a text CSV file"),
+        (b"\x00\x01\x02\x03binary", "not a text file"),
     ],
 )
 def test_import_crm_refuses_an_unusable_file_in_one_line(tmp_path, landing, capsys, content, message):
@@ -271,7 +271,7 @@ def test_the_dag_upload_names_the_users_path_not_its_temporary_copy(tmp_path, ca
     source.write_bytes(b"\x00\x01binary")
     with pytest.raises(UploadError) as refused:
         map_uploaded_csv(str(source), catalogue=catalogue)
-    assert str(refused.value).startswith(f"{source}: not a text CSV file") and "input.csv" not in str(
+    assert str(refused.value).startswith(f"{source}: not a text file") and "input.csv" not in str(
         refused.value
     )
     with pytest.raises(UploadError, match=r"nowhere\.csv: no such file; check input_path"):
@@ -282,3 +282,14 @@ def test_the_dag_upload_names_the_users_path_not_its_temporary_copy(tmp_path, ca
     result = map_uploaded_csv(str(source), catalogue=catalogue)
     mapped = pd.read_csv(result["output"], sep=";", dtype=str, keep_default_na=False)
     assert mapped.loc[0, "error"].startswith("from-excel.csv line 2: ")
+
+
+def test_import_partners_refuses_an_empty_or_binary_catalogue(tmp_path, landing, capsys):
+    catalogue = tmp_path / "partners.txt"
+    for content, message in [(b"\n\n", "the file is empty; export the partner catalogue again\n"),
+                             (b"\x00\x01", "not a text file")]:  # fmt: skip
+        catalogue.write_bytes(content)
+        assert main(["import-partners", str(catalogue), "--out", landing]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {catalogue}: ") and message in err and err.count("\n") == 1
+    assert not any(Path(landing).iterdir())

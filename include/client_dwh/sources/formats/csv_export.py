@@ -96,7 +96,7 @@ def read_csv_export(
     ``encoding`` (any Python codec name, e.g. ``cp1251``) and ``delimiter`` override detection.
     """
     name = name or (str(source) if not isinstance(source, bytes) else "<bytes>")
-    encoding, text = read_text(source, name=name, encoding=encoding, what=what)
+    encoding, text = read_text(source, name=name, encoding=encoding, what=what, csv_file=True)
     physical = list(io.StringIO(text, newline=""))
     if delimiter is None:
         delimiter = _detect_delimiter(physical)
@@ -106,11 +106,17 @@ def read_csv_export(
 
 
 def read_text(
-    source: str | Path | bytes, *, name: str | None = None, encoding: str | None = None, what: str = "file"
+    source: str | Path | bytes,
+    *,
+    name: str | None = None,
+    encoding: str | None = None,
+    what: str = "file",
+    csv_file: bool = False,
 ) -> tuple[str, str]:
     """``(encoding, text)`` of a user's text file (gunzipped if need be), detected as ``read_csv_export`` does.
 
-    Refuses (``CsvExportError``) a missing, empty or binary file and bytes of an encoding it cannot tell.
+    Refuses (``CsvExportError``) a missing, empty or binary file and bytes of an encoding it cannot tell;
+    ``csv_file`` only words the messages for a CSV export.
     """
     if isinstance(source, bytes):
         data, name = source, name or "<bytes>"
@@ -121,12 +127,15 @@ def read_text(
             raise CsvExportError(f"{name}: no such file ({what}); check the path")
         data = path.read_bytes()
     data = _decompressed(data, name)
+    empty = f"{name}: the file is empty; export the {what} again" + (
+        " with its header line" if csv_file else ""
+    )
     if not data.strip():
-        raise CsvExportError(f"{name}: the file is empty; export the {what} again with its header line")
-    _refuse_binary(data, name, what)
+        raise CsvExportError(empty)
+    _refuse_binary(data, name, f"export the {what} as CSV" if csv_file else f"save the {what} as plain text")
     encoding, text = _decode(data, name, encoding)
     if not text.strip():
-        raise CsvExportError(f"{name}: the file is empty; export the {what} again with its header line")
+        raise CsvExportError(empty)
     return encoding, text
 
 
@@ -139,7 +148,7 @@ def _decompressed(data: bytes, name: str) -> bytes:
         raise CsvExportError(f"{name}: a damaged gzip file ({error}); copy or download it again") from error
 
 
-def _refuse_binary(data: bytes, name: str, what: str) -> None:
+def _refuse_binary(data: bytes, name: str, fix: str) -> None:
     if data[:4] == b"PK\x03\x04":
         raise CsvExportError(
             f"{name}: an Excel workbook or zip archive, not a CSV; save it from Excel as "
@@ -151,8 +160,8 @@ def _refuse_binary(data: bytes, name: str, what: str) -> None:
     if match:
         line = data.count(b"\n", 0, match.start()) + 1
         raise CsvExportError(
-            f"{name}: not a text CSV file (binary byte 0x{data[match.start()]:02x} at line {line}, "
-            f"byte {match.start()}); export the {what} as CSV"
+            f"{name}: not a text file (binary byte 0x{data[match.start()]:02x} at line {line}, "
+            f"byte {match.start()}); {fix}"
         )
 
 
