@@ -128,3 +128,27 @@ def test_a_missing_file_and_bytes_with_a_display_name(tmp_path):
         read_csv_export(tmp_path / "missing.csv")
     export = read_csv_export(b"a;b\n1;2\n", name="s3://bucket/upload.csv")
     assert export.name == "s3://bucket/upload.csv" and export.rows == [["1", "2"]]
+
+
+@pytest.mark.parametrize(
+    ("garbled", "repaired"),
+    [
+        ("ÒÅÑÒ ÊÈÐÈËËÈÖÀ", "ТЕСТ"),  # Windows-1251 once read as Latin-1 (today's import-retail fallback)
+        ("РўР•РЎРў", "ТЕСТ"),  # UTF-8 once read as Windows-1251
+    ],
+)
+def test_utf8_text_that_already_holds_garbled_cyrillic_is_refused(tmp_path, garbled, repaired):
+    path = write(tmp_path, "garbled.csv", f"name;country\nok;Россия\n{garbled};x\n".encode())
+    with pytest.raises(CsvExportError) as refused:
+        read_csv_export(path)
+    assert str(refused.value).startswith(f"{path}: line 3: ")
+    assert f"is Cyrillic garbled by a wrong encoding ('{repaired}')" in str(refused.value)
+    assert read_csv_export(path, encoding="utf-8").rows[1] == [garbled, "x"]  # an explicit encoding wins
+
+
+def test_real_russian_and_western_european_text_is_not_taken_for_garbage(tmp_path):
+    text = "name;city\nСёмга Ёлка Ўзбекистон;Москва\nCafé Zürich;São Paulo Ñandú\n"
+    assert read_csv_export(write(tmp_path, "ok.csv", text.encode())).rows == [
+        ["Сёмга Ёлка Ўзбекистон", "Москва"],
+        ["Café Zürich", "São Paulo Ñandú"],
+    ]

@@ -29,9 +29,12 @@ _CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
 _WORD = re.compile(r"[^\W\d_]+")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
+_NON_ASCII_WORD = re.compile(r"[^\W\d_]*[^\x00-\x7f][^\W\d_]*")
+_HIGH_BYTES = bytes(range(0x80, 0x100))
 _UTF8_CYRILLIC = re.compile(rb"[\xd0\xd1][\x80-\xbf]")
 # A quoted field may span lines; an opening quote that is never closed must not swallow the whole file.
 MAX_LINES_PER_RECORD = 50
+PLAUSIBILITY_SAMPLE = 2_000_000  # characters whose words decide whether a cp1251 reading is Cyrillic
 MAX_BAD_LINE_TEXT = 2000  # a bad line's text is kept for the steward, cut to this many characters
 
 
@@ -187,9 +190,11 @@ def _decode(data: bytes, name: str, encoding: str | None) -> tuple[str, str]:
             ) from None
     try:
         text = data.decode("utf-8")
-        return ("utf-8-sig" if text.startswith("\ufeff") else "utf-8"), text.removeprefix("\ufeff")
     except UnicodeDecodeError as error:
         first_bad = error.start
+    else:
+        _refuse_mojibake(text, name)
+        return ("utf-8-sig" if text.startswith("\ufeff") else "utf-8"), text.removeprefix("\ufeff")
     if _mostly_utf8_cyrillic(data):  # as cp1251 it would read "РўР•РЎРў" for "ТЕСТ": mojibake
         raise CsvExportError(
             f"{name}: UTF-8 text with a byte that is not UTF-8 ({_where(data, first_bad)}: byte "
@@ -212,9 +217,48 @@ def _where(data: bytes, offset: int) -> str:
     return f"line {newlines + 1}"
 
 
+def _refuse_mojibake(text: str, name: str) -> None:
+    """Refuse UTF-8 text that already holds Cyrillic garbled by an earlier wrong decoding.
+
+    Windows-1251 read as Latin-1 turns ``ТЕСТ`` into ``ÒÅÑÒ`` (a word of accented Latin letters only);
+    UTF-8 read as Windows-1251 turns it into ``РўР•РЎРў``. Loading either would store the garbage for good.
+    An explicit encoding skips this check.
+    """
+    if text.isascii():
+        return
+    garbled = {}
+    for word in set(_NON_ASCII_WORD.findall(text)):  # each distinct word once
+        repaired = _garbled_cyrillic(word) if len(word) >= 4 else None
+        if repaired:
+            garbled[word] = repaired
+    if garbled:
+        word = min(garbled, key=text.find)  # the first one in the file
+        line = text.count("\n", 0, text.find(word)) + 1
+        raise CsvExportError(
+            f"{name}: line {line}: {word!r} is Cyrillic garbled by a wrong encoding ({garbled[word]!r}); "
+            f"export the file again from the source system (or give --encoding to load it as it is)"
+        )
+
+
+def _garbled_cyrillic(word: str) -> str | None:
+    """The Cyrillic word that ``word`` is a garbled reading of, if it is one."""
+    for wrong, right in (("latin-1", "cp1251"), ("cp1251", "utf-8")):
+        try:
+            repaired = word.encode(wrong).decode(right)
+        except UnicodeError:
+            continue
+        if (
+            repaired != word
+            and len(_CYRILLIC.findall(repaired)) == len(repaired)
+            and (wrong == "cp1251" or not _CYRILLIC.search(word))
+        ):
+            return repaired
+    return None
+
+
 def _mostly_utf8_cyrillic(data: bytes) -> bool:
     """True when most non-ASCII bytes pair up as UTF-8 Cyrillic letters (lead byte 0xd0/0xd1)."""
-    high = sum(1 for byte in data if byte >= 0x80)
+    high = len(data) - len(data.translate(None, _HIGH_BYTES))
     return high > 0 and 2 * len(_UTF8_CYRILLIC.findall(data)) >= 0.5 * high
 
 
@@ -225,7 +269,7 @@ def plausible_cyrillic(text: str) -> bool:
     (``Café`` -> ``Cafй``); a word mixing the two alphabets is the sign of a wrong guess.
     """
     cyrillic_words = mixed_words = 0
-    for word in _WORD.findall(text):
+    for word in set(_WORD.findall(text[:PLAUSIBILITY_SAMPLE])):  # distinct words of the file's start
         if not _CYRILLIC.search(word):
             continue
         if _LATIN.search(word):
