@@ -80,7 +80,7 @@ def test_every_page_renders_charts_and_freshness_for_a_logged_in_user(client, vi
     assert response.headers["content-type"].startswith("text/html")
     assert response.headers["cache-control"] == "no-store"
     html = response.text
-    assert "Data freshness" in html
+    assert "Актуальность данных" in html  # Russian unless ?lang=en
     if path != "/":
         assert f'src="{PREFIX}/static/plotly.min.js"' in html  # links follow the mount point
         assert 'data-figure="fig-' in html
@@ -108,13 +108,13 @@ def test_loans_page_shows_last_refresh_and_masked_notifications(client, viewer):
     assert "Иванов И. И." in html and "+7******4567" in html
     assert IVANOV[0] not in html and IVANOV[1] not in html
     assert "L-OLD" not in html  # only the latest day's list
-    assert "rows 1–25 of 25" in html
+    assert "строки 1–25 из 25" in html
 
 
 def test_loans_page_accepts_the_forms_blank_options_and_pages(client, viewer):
     response = get(client, "/loans", viewer, amount_band="", date_from="", date_to="", page=2, page_size=10)
     assert response.status_code == 200
-    assert "rows 11–20 of 25" in response.text and "page_size=10" in response.text
+    assert "строки 11–20 из 25" in response.text and "page_size=10" in response.text
 
 
 def test_admin_sees_personal_data_in_full(client, admin, viewer):
@@ -167,7 +167,7 @@ def test_client_recommendations_and_partner_services(client, viewer):
     assert get(client, "/api/clients/999/recommendations", viewer).status_code == 404
     services = get(client, "/api/partner-services", viewer, limit=2).json()
     assert services["total"] == 4 and len(services["items"]) == 2
-    assert "Recommendations for a client" in get(client, "/recommendations", viewer, client_id=1).text
+    assert "Рекомендации клиенту" in get(client, "/recommendations", viewer, client_id=1).text
 
 
 @pytest.mark.parametrize(
@@ -219,7 +219,7 @@ def test_a_mart_not_created_yet_answers_404_with_a_reason(client, viewer, marts)
             assert response.status_code == 404, path
             assert "mart.recommendations does not exist yet" in response.json()["detail"]
         page = get(client, "/recommendations", viewer, client_id=1)
-        assert page.status_code == 200 and "mart.recommendations does not exist yet" in page.text
+        assert page.status_code == 200 and "Таблицы mart.recommendations в хранилище ещё нет" in page.text
     finally:
         marts.execute("alter table mart.recommendations_pending rename to recommendations")
 
@@ -256,3 +256,80 @@ def test_amount_bands_come_in_numeric_order_in_tables_and_csv(client, viewer):
     assert [r["amount_band"] for r in by_band[:: len(months)]] == numeric_order[::-1]
     rows = list(csv.DictReader(io.StringIO(get(client, "/api/overdue_by_month.csv", viewer).text)))
     assert [r["amount_band"] for r in rows[:4]] == numeric_order
+
+
+def _labels(lang: str) -> set[str]:
+    """The dictionary's labels in one language that differ from the other's (long enough to be words)."""
+    from client_dwh.dashboards.i18n import COLUMNS, LANGUAGES, TEXT
+
+    index = LANGUAGES.index(lang)
+    labels = set()
+    for pair in [*TEXT.values(), *COLUMNS.values()]:
+        if pair[0] != pair[1] and "{" not in pair[index] and "<" not in pair[index] and len(pair[index]) >= 6:
+            labels.add(pair[index])
+    return labels
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_each_page_is_in_one_language_russian_by_default_english_on_request(client, viewer, path):
+    import re
+
+    def visible(html: str) -> str:
+        """The page's own words: text outside data cells and options, plus chart and axis titles."""
+        import json
+
+        titles = []
+        for body in re.findall(r'<script type="application/json" id="[^"]+">(.*?)</script>', html, re.S):
+            layout = json.loads(body)["layout"]
+            titles += [layout.get(key, {}).get("title", {}).get("text", "") for key in ("xaxis", "yaxis")]
+            titles.append(layout["title"]["text"])
+        html = re.sub(r"<(script|style|td|option|dd)\b.*?</\1>", " ", html, flags=re.S)
+        return re.sub(r"<[^>]+>", " ", html) + " ".join(titles)
+
+    def found(labels: set[str], text: str) -> list[str]:  # as words, not inside paths or identifiers
+        return [label for label in labels if re.search(rf"(?<![/_.\w]){re.escape(label)}(?![\w_])", text)]
+
+    client.cookies.clear()
+    russian = visible(get(client, path, viewer, client_id=1).text)
+    english_response = get(client, path, viewer, client_id=1, lang="en")
+    client.cookies.clear()
+    english = visible(english_response.text)
+    assert "Клиентская аналитика" in russian and "Client analytics" in english
+    assert found(_labels("en"), russian) == []
+    assert found(_labels("ru"), english) == []
+    # The switch link keeps the page's parameters and the choice is remembered in a cookie.
+    assert english_response.cookies.get("client_analytics_lang") == "en"
+    assert "lang=ru" in english_response.text and "client_id=1" in english_response.text
+    client.cookies.set("client_analytics_lang", "en")
+    try:
+        assert "Client analytics" in get(client, path, viewer).text
+    finally:
+        client.cookies.clear()
+
+
+def test_csv_and_api_keep_column_identifiers_in_english_mode(client, viewer):
+    exported = get(client, "/api/recommender_metrics.csv", viewer, lang="en").text
+    assert exported.splitlines()[0].startswith("model_run_id,trained_at,variant,k,precision_at_k")
+    items = get(client, "/api/recommender_metrics", viewer, lang="ru").json()["items"]
+    assert {"ndcg_at_k", "is_served", "selection_reason"} <= set(items[0])
+
+
+def test_recommendations_page_draws_variants_per_metric_and_the_trend_over_runs(client, viewer):
+    import json
+    import re
+
+    html = get(client, "/recommendations", viewer).text
+    figures = {
+        figure_id: json.loads(body)
+        for figure_id, body in re.findall(
+            r'<script type="application/json" id="([^"]+)">(.*?)</script>', html
+        )
+    }
+    latest = figures["fig-metrics"]
+    assert latest["layout"]["barmode"] == "group"
+    assert {trace["name"].rstrip(" ★") for trace in latest["data"]} == {"A", "B"}
+    assert all(trace["x"] == ["Precision@k", "Recall@k", "MAP@k", "NDCG@k"] for trace in latest["data"])
+    assert "run-2" in latest["layout"]["title"]["text"]
+    trend = figures["fig-metrics-trend"]
+    assert {trace["name"] for trace in trend["data"]} == {"A", "B"}
+    assert all(len(trace["x"]) == 2 for trace in trend["data"])  # two training runs

@@ -32,7 +32,8 @@ PAGES = {
     "/client-analytics/segments?client_id=1": 2,
     "/client-analytics/rfm": 2,
     "/client-analytics/portraits": 2,
-    "/client-analytics/recommendations?client_id=1": 1,
+    "/client-analytics/recommendations?client_id=1": 2,  # variants per metric, and NDCG over two runs
+    "/client-analytics/recommendations?client_id=1&lang=en": 2,
 }
 
 
@@ -179,7 +180,7 @@ def test_every_page_draws_its_charts_without_javascript_errors(api_server, brows
                     "n => document.querySelectorAll('.js-plotly-plot .main-svg').length >= n", arg=n_charts
                 )
                 assert page.locator(".js-plotly-plot").count() == n_charts, path
-            assert "Data freshness" in page.content()
+            assert ("Data freshness" if "lang=en" in path else "Актуальность данных") in page.content()
             if path == "/client-analytics/loans":
                 page.wait_for_timeout(300)  # let Plotly finish drawing before the screenshot
                 page.screenshot(path=str(SCREENSHOT), full_page=True)
@@ -205,8 +206,8 @@ def test_the_airflow_nav_bar_leads_to_the_dashboards(api_server, browser):
         entry.click()
         page.wait_for_url("**/plugin/client-analytics")
         frame = page.frame_locator("iframe[src*='/client-analytics/']")
-        frame.get_by_role("heading", name="Client analytics").wait_for(timeout=30_000)
+        frame.get_by_role("heading", name="Клиентская аналитика").wait_for(timeout=30_000)
         # the nav entry's iframe carries the UI's cookie, and an admin sees personal data in full
-        assert "personal data in full (admin)" in frame.locator("header").inner_text()
+        assert "персональные данные полностью (администратор)" in frame.locator("header").inner_text()
     finally:
         context.close()

@@ -19,7 +19,7 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, StreamingResponse
 
-from client_dwh.dashboards import pages, queries
+from client_dwh.dashboards import i18n, pages, queries
 from client_dwh.dashboards.params import (
     AmountBand,
     ClientId,
@@ -44,8 +44,17 @@ SORT_COLUMNS = {name: StrEnum(f"{name}_sort_column", {c: c for c in m.columns}) 
 Blank = Literal[""]  # an HTML form's "any" option
 
 
-def current_viewer(user: GetUserDep) -> pages.Viewer:
-    return pages.Viewer(name=user.get_name(), admin=is_admin(user))
+def current_viewer(user: GetUserDep, request: Request) -> pages.Viewer:
+    """Who is looking, and in which language (``?lang=ru|en``, else the remembered cookie, else Russian)."""
+    lang = i18n.language(request.query_params.get("lang"), request.cookies.get(i18n.COOKIE))
+    other = i18n.Labels(lang).other
+    switch = request.url.include_query_params(lang=other)
+    return pages.Viewer(
+        name=user.get_name(),
+        admin=is_admin(user),
+        lang=lang,
+        switch_language_url=f"{switch.path}?{switch.query}",
+    )
 
 
 ViewerDep = Annotated[pages.Viewer, Depends(current_viewer)]
@@ -230,6 +239,10 @@ def create_app() -> FastAPI:
             # Pages and answers may carry personal data: keep them out of shared caches.
             response.headers["Cache-Control"] = "no-store"
         response.headers["X-Content-Type-Options"] = "nosniff"
+        if request.query_params.get("lang") in i18n.LANGUAGES:  # remembered for the next pages
+            response.set_cookie(
+                i18n.COOKIE, request.query_params["lang"], max_age=365 * 24 * 3600, samesite="lax"
+            )
         return response
 
     def base(request: Request) -> str:

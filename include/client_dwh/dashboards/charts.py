@@ -11,7 +11,10 @@ from typing import Any
 import plotly.graph_objects as go
 
 from client_dwh.amount_bands import band_position
+from client_dwh.dashboards.i18n import Labels
 from client_dwh.dashboards.queries import HISTOGRAM_BINS
+
+RUSSIAN = Labels("ru")
 
 LAYOUT = {
     "margin": {"l": 60, "r": 20, "t": 40, "b": 50},
@@ -30,7 +33,7 @@ def _figure(traces: list, title: str, **layout: Any) -> str:
     return figure.to_json()
 
 
-def overdue_share(series: list[dict]) -> str:
+def overdue_share(series: list[dict], t: Labels = RUSSIAN) -> str:
     by_band: dict[str, list[dict]] = defaultdict(list)
     for row in series:
         by_band[row["amount_band"]].append(row)
@@ -40,29 +43,29 @@ def overdue_share(series: list[dict]) -> str:
         )
         for band, points in sorted(by_band.items(), key=lambda item: band_position(item[0]))
     ]
-    return _figure(traces, "Доля просроченных договоров, % (по сумме займа)", yaxis={"ticksuffix": " %"})
+    return _figure(traces, t("chart.overdue_share"), yaxis={"ticksuffix": " %"})
 
 
-def portfolio_at_risk(series: list[dict]) -> str:
+def portfolio_at_risk(series: list[dict], t: Labels = RUSSIAN) -> str:
     months = [r["month"] for r in series]
     traces = [
         go.Scatter(x=months, y=[r["par30"] for r in series], mode="lines+markers", name="PAR30"),
         go.Scatter(x=months, y=[r["par90"] for r in series], mode="lines+markers", name="PAR90"),
     ]
-    return _figure(traces, "Portfolio at risk, % of outstanding", yaxis={"ticksuffix": " %"})
+    return _figure(traces, t("chart.par"), yaxis={"ticksuffix": " %"})
 
 
-def segment_pie(counts: list[dict]) -> str:
+def segment_pie(counts: list[dict], t: Labels = RUSSIAN) -> str:
     trace = go.Pie(
         labels=[r["client_segment"] for r in counts],
         values=[r["clients"] for r in counts],
         hole=0.35,
         sort=False,
     )
-    return _figure([trace], "Клиенты по сегментам")
+    return _figure([trace], t("chart.segments"))
 
 
-def top_products(products: list[dict], segment: str) -> str:
+def top_products(products: list[dict], segment: str, t: Labels = RUSSIAN) -> str:
     trace = go.Bar(
         x=[r["clients"] for r in products][::-1],
         y=[r["product_name"] for r in products][::-1],
@@ -70,17 +73,17 @@ def top_products(products: list[dict], segment: str) -> str:
         text=[f"{r['share_pct']:.1f} %" for r in products][::-1],
         marker_color="#4c78a8",
     )
-    return _figure([trace], f"Топ продуктов: {segment}", margin={**LAYOUT["margin"], "l": 160})
+    return _figure([trace], t("chart.top_products", segment=segment), margin={**LAYOUT["margin"], "l": 160})
 
 
-def rfm_segments(summary: list[dict]) -> str:
+def rfm_segments(summary: list[dict], t: Labels = RUSSIAN) -> str:
     trace = go.Bar(
         x=[r["segment"] for r in summary], y=[r["customers"] for r in summary], marker_color="#4c78a8"
     )
-    return _figure([trace], "Customers per RFM segment")
+    return _figure([trace], t("chart.rfm_segments"))
 
 
-def rf_heatmap(cells: list[dict], scores: range = range(1, 6)) -> str:
+def rf_heatmap(cells: list[dict], scores: range = range(1, 6), t: Labels = RUSSIAN) -> str:
     counts = {(r["r_score"], r["f_score"]): r["customers"] for r in cells}
     z = [[counts.get((r, f), 0) for f in scores] for r in scores]
     trace = go.Heatmap(
@@ -88,20 +91,20 @@ def rf_heatmap(cells: list[dict], scores: range = range(1, 6)) -> str:
     )
     return _figure(
         [trace],
-        "Customers by R score × F score",
-        xaxis={"title": {"text": "frequency score"}},
-        yaxis={"title": {"text": "recency score"}},
+        t("chart.rf_heatmap"),
+        xaxis={"title": {"text": t("chart.frequency_score")}},
+        yaxis={"title": {"text": t("chart.recency_score")}},
     )
 
 
-def portrait_bar(counts: list[dict]) -> str:
+def portrait_bar(counts: list[dict], t: Labels = RUSSIAN) -> str:
     trace = go.Bar(
         x=[r["portrait_name"] for r in counts], y=[r["clients"] for r in counts], marker_color="#59a14f"
     )
-    return _figure([trace], "Клиенты по портретам")
+    return _figure([trace], t("chart.portraits"))
 
 
-def confidence_histogram(bins: list[dict], n_bins: int = HISTOGRAM_BINS) -> str:
+def confidence_histogram(bins: list[dict], n_bins: int = HISTOGRAM_BINS, t: Labels = RUSSIAN) -> str:
     width = 1 / n_bins
     trace = go.Bar(
         x=[(r["bin"] - 0.5) * width for r in bins],
@@ -109,25 +112,48 @@ def confidence_histogram(bins: list[dict], n_bins: int = HISTOGRAM_BINS) -> str:
         width=[width * 0.95] * len(bins),
         marker_color="#f28e2b",
     )
-    return _figure([trace], "Распределение уверенности (confidence)", xaxis={"range": [0, 1]}, bargap=0.02)
+    return _figure([trace], t("chart.confidence"), xaxis={"range": [0, 1]}, bargap=0.02)
 
 
-def metrics_history(history: list[dict]) -> str:
-    traces = []
-    for metric, label in (("precision_at_k", "precision@k"), ("ndcg_at_k", "NDCG@k")):
-        by_variant: dict[str, list[dict]] = defaultdict(list)
-        for row in history:
-            by_variant[row["variant"]].append(row)
-        for variant, points in by_variant.items():
-            traces.append(
-                go.Scatter(
-                    x=[r["trained_at"] for r in points],
-                    y=[r[metric] for r in points],
-                    mode="lines+markers",
-                    name=f"{label} · {variant}",
-                    text=[r["model_run_id"] for r in points],
-                    hovertemplate="%{text}<br>%{y:.4f}",
-                    line={"dash": "solid" if metric == "precision_at_k" else "dot"},
-                )
-            )
-    return _figure(traces, "Offline metrics by training run and variant")
+METRICS = (
+    ("precision_at_k", "Precision@k"),
+    ("recall_at_k", "Recall@k"),
+    ("map_at_k", "MAP@k"),
+    ("ndcg_at_k", "NDCG@k"),
+)
+
+
+def metrics_by_variant(latest: list[dict], t: Labels = RUSSIAN) -> str:
+    """The latest training run: the variants side by side for each metric (grouped bars)."""
+    traces = [
+        go.Bar(
+            x=[label for _, label in METRICS],
+            y=[row[metric] for metric, _ in METRICS],
+            name=row["variant"] + (" ★" if row.get("is_served") else ""),
+            text=[f"{row[metric]:.3f}" for metric, _ in METRICS],
+            textposition="outside",
+        )
+        for row in latest
+    ]
+    run = latest[0]["model_run_id"] if latest else "—"
+    return _figure(traces, t("chart.metrics", run=run), barmode="group", yaxis={"rangemode": "tozero"})
+
+
+def metrics_trend(history: list[dict], metric: str = "ndcg_at_k", t: Labels = RUSSIAN) -> str:
+    """One line per variant over the training runs (drawn when there is more than one run)."""
+    by_variant: dict[str, list[dict]] = defaultdict(list)
+    for row in history:
+        by_variant[row["variant"]].append(row)
+    label = dict(METRICS)[metric]
+    traces = [
+        go.Scatter(
+            x=[r["trained_at"] for r in points],
+            y=[r[metric] for r in points],
+            mode="lines+markers",
+            name=variant,
+            text=[r["model_run_id"] for r in points],
+            hovertemplate="%{text}<br>%{y:.4f}",
+        )
+        for variant, points in by_variant.items()
+    ]
+    return _figure(traces, t("chart.metrics_trend", metric=label))

@@ -11,24 +11,24 @@ from typing import Any
 from urllib.parse import urlencode
 
 from client_dwh.dashboards import charts, queries
+from client_dwh.dashboards.i18n import DEFAULT_LANGUAGE, Labels
 from client_dwh.dashboards.params import AmountBand, ClientSegment, Paging
 from client_dwh.dashboards.privacy import mask_rows
 from client_dwh.dashboards.queries import MARTS, Selection
 
-NAV = [
-    ("/", "Overview"),
-    ("/loans", "Loans"),
-    ("/segments", "Segments"),
-    ("/rfm", "RFM"),
-    ("/portraits", "Portraits"),
-    ("/recommendations", "Recommendations"),
-]
+NAV = ["/", "/loans", "/segments", "/rfm", "/portraits", "/recommendations"]  # labels: i18n "nav.<path>"
 
 
 @dataclass(frozen=True)
 class Viewer:
     name: str
     admin: bool
+    lang: str = DEFAULT_LANGUAGE
+    switch_language_url: str = "?lang=en"  # this page in the other language
+
+    @property
+    def t(self) -> Labels:
+        return Labels(self.lang)
 
 
 @functools.cache
@@ -55,6 +55,7 @@ def url(base: str, path: str, **params: Any) -> str:
 
 
 def render(template: str, *, base: str, viewer: Viewer, active: str, title: str, **context: Any) -> str:
+    """``title`` is an i18n key; templates get ``t`` (labels in the viewer's language) and ``lang``."""
     context.setdefault("figures", {})
     context["figures"] = {k: _embed(v) for k, v in context["figures"].items()}
     context.setdefault("refresh", {})
@@ -62,7 +63,16 @@ def render(template: str, *, base: str, viewer: Viewer, active: str, title: str,
     return (
         _templates()
         .get_template(template)
-        .render(base=base, viewer=viewer, active=active, title=title, nav=NAV, **context)
+        .render(
+            base=base,
+            viewer=viewer,
+            active=active,
+            title=viewer.t(title),
+            nav=NAV,
+            t=viewer.t,
+            lang=viewer.lang,
+            **context,
+        )  # fmt: skip
     )
 
 
@@ -87,7 +97,7 @@ def index_page(conn, base: str, viewer: Viewer, api_paths: list[str]) -> str:
         base=base,
         viewer=viewer,
         active="/",
-        title="Client analytics",
+        title="title.index",
         api=api_paths,
         refresh=queries.refresh_info(conn, list(MARTS)),
     )
@@ -108,11 +118,13 @@ def loans_page(
     figures, overdue_rows, notifications, total, as_of = {}, [], [], 0, None
     if "mart.overdue_by_month" not in missing:
         figures["fig-overdue-share"] = charts.overdue_share(
-            queries.overdue_share_series(conn, amount_band, date_from, date_to)
+            queries.overdue_share_series(conn, amount_band, date_from, date_to), t=viewer.t
         )
         _, overdue_rows = queries.fetch_page(conn, Selection(MARTS["overdue_by_month"], filters), 1000, 0)
     if "mart.portfolio_at_risk" not in missing:
-        figures["fig-par"] = charts.portfolio_at_risk(queries.par_series(conn, date_from, date_to))
+        figures["fig-par"] = charts.portfolio_at_risk(
+            queries.par_series(conn, date_from, date_to), t=viewer.t
+        )
     if "mart.overdue_notifications" not in missing:
         total, notifications = queries.fetch_page(
             conn, Selection(MARTS["overdue_notifications"]), paging.limit, paging.offset
@@ -124,7 +136,7 @@ def loans_page(
         base=base,
         viewer=viewer,
         active="/loans",
-        title="Loans: overdue and portfolio at risk",
+        title="title.loans",
         bands=[b.value for b in AmountBand],
         filters=filters,
         figures=figures,
@@ -137,9 +149,12 @@ def loans_page(
         as_of=as_of,
         pager=_pager(base, "/loans", total, paging, **filters),
         csv=[
-            ("notifications", url(base, "/api/overdue_notifications.csv")),
-            ("overdue by month", url(base, "/api/overdue_by_month.csv", **filters)),
-            ("PAR", url(base, "/api/portfolio_at_risk.csv", date_from=date_from, date_to=date_to)),
+            (viewer.t("csv.notifications"), url(base, "/api/overdue_notifications.csv")),
+            (viewer.t("csv.overdue_by_month"), url(base, "/api/overdue_by_month.csv", **filters)),
+            (
+                viewer.t("csv.par"),
+                url(base, "/api/portfolio_at_risk.csv", date_from=date_from, date_to=date_to),
+            ),
         ],
     )
 
@@ -160,22 +175,25 @@ def segments_page(conn, base: str, viewer: Viewer, segment: str | None, client_i
         base=base,
         viewer=viewer,
         active="/segments",
-        title="Client segments",
+        title="title.segments",
         segments=[s.value for s in ClientSegment],
         segment=segment,
         client_id=client_id,
         client=client,
         missing=missing,
         figures={
-            "fig-segments": charts.segment_pie(counts),
-            "fig-top-products": charts.top_products(products, segment),
+            "fig-segments": charts.segment_pie(counts, t=viewer.t),
+            "fig-top-products": charts.top_products(products, segment, t=viewer.t),
         },
         refresh=queries.refresh_info(conn, marts),
         product_columns=["product_rank", "product_id", "product_name", "clients", "share_pct"],
         products=products,
         csv=[
-            (f"clients in «{segment}»", url(base, "/api/client_segments.csv", segment=segment)),
-            ("top products", url(base, "/api/segment_top_products.csv")),
+            (
+                viewer.t("csv.clients_in", segment=segment),
+                url(base, "/api/client_segments.csv", segment=segment),
+            ),
+            (viewer.t("csv.top_products"), url(base, "/api/segment_top_products.csv")),
         ],
     )
 
@@ -192,20 +210,20 @@ def rfm_page(conn, base: str, viewer: Viewer, source: str | None) -> str:
         base=base,
         viewer=viewer,
         active="/rfm",
-        title="RFM segments",
+        title="title.rfm",
         sources=sources,
         source=source,
         missing=missing,
         figures={
-            "fig-rfm-segments": charts.rfm_segments(summary),
-            "fig-rf-heatmap": charts.rf_heatmap(cells),
+            "fig-rfm-segments": charts.rfm_segments(summary, t=viewer.t),
+            "fig-rf-heatmap": charts.rf_heatmap(cells, t=viewer.t),
         },
         refresh=queries.refresh_info(conn, marts),
         summary_columns=[c for c in MARTS["rfm_segments"].columns if c != "source"],  # one source shown
         summary=summary,
         csv=[
-            ("segment summary", url(base, "/api/rfm_segments.csv", source=source)),
-            ("customers", url(base, "/api/rfm.csv", source=source)),
+            (viewer.t("csv.segment_summary"), url(base, "/api/rfm_segments.csv", source=source)),
+            (viewer.t("csv.customers"), url(base, "/api/rfm.csv", source=source)),
         ],
     )
 
@@ -220,19 +238,19 @@ def portraits_page(conn, base: str, viewer: Viewer, portrait_id: str | None) -> 
         base=base,
         viewer=viewer,
         active="/portraits",
-        title="Client portraits",
+        title="title.portraits",
         portraits=portraits,
         portrait_id=portrait_id,
         missing=missing,
         figures={
-            "fig-portraits": charts.portrait_bar(portraits),
-            "fig-confidence": charts.confidence_histogram(bins),
+            "fig-portraits": charts.portrait_bar(portraits, t=viewer.t),
+            "fig-confidence": charts.confidence_histogram(bins, t=viewer.t),
         },
         refresh=queries.refresh_info(conn, marts),
         portrait_columns=list(MARTS["portrait_distribution"].columns),
         csv=[
-            ("distribution", url(base, "/api/portrait_distribution.csv")),
-            ("clients", url(base, "/api/client_portraits.csv", portrait_id=portrait_id)),
+            (viewer.t("csv.distribution"), url(base, "/api/portrait_distribution.csv")),
+            (viewer.t("csv.clients"), url(base, "/api/client_portraits.csv", portrait_id=portrait_id)),
         ],
     )
 
@@ -247,20 +265,38 @@ def recommendations_page(conn, base: str, viewer: Viewer, client_id: int | None)
     recommendations = []
     if client_id and "mart.recommendations" not in missing:
         recommendations = queries.client_recommendations(conn, client_id)
-    figures = (
-        {} if "mart.recommender_metrics" in missing else {"fig-metrics": charts.metrics_history(history)}
-    )
+    figures = {}
+    if history:
+        latest_run = history[-1]["model_run_id"]
+        latest = [row for row in history if row["model_run_id"] == latest_run]
+        figures["fig-metrics"] = charts.metrics_by_variant(latest, t=viewer.t)
+        if len({row["model_run_id"] for row in history}) > 1:
+            figures["fig-metrics-trend"] = charts.metrics_trend(history, t=viewer.t)
     return render(
         "recommendations.html",
         base=base,
         viewer=viewer,
         active="/recommendations",
-        title="Partner-service recommendations",
+        title="title.recommendations",
         client_id=client_id,
         missing=missing,
         figures=figures,
         refresh=queries.refresh_info(conn, marts),
-        metric_columns=["model_run_id", "trained_at", "variant", "k", "precision_at_k", "ndcg_at_k"],
+        metric_columns=[
+            "model_run_id",
+            "trained_at",
+            "variant",
+            "k",
+            "precision_at_k",
+            "recall_at_k",
+            "map_at_k",
+            "ndcg_at_k",
+            "validation_ndcg_at_k",
+            "blend",
+            "neighbours",
+            "is_served",
+            "selection_reason",
+        ],  # fmt: skip
         metrics=history[::-1],
         ab_columns=list(MARTS["ab_test_results"].columns),
         ab_rows=ab_rows,
@@ -275,8 +311,8 @@ def recommendations_page(conn, base: str, viewer: Viewer, client_id: int | None)
         ],
         recommendations=recommendations,
         csv=[
-            ("A/B results", url(base, "/api/ab_test_results.csv")),
-            ("metrics", url(base, "/api/recommender_metrics.csv")),
-            ("recommendations", url(base, "/api/recommendations.csv", client_id=client_id)),
+            (viewer.t("csv.ab_results"), url(base, "/api/ab_test_results.csv")),
+            (viewer.t("csv.metrics"), url(base, "/api/recommender_metrics.csv")),
+            (viewer.t("csv.recommendations"), url(base, "/api/recommendations.csv", client_id=client_id)),
         ],
     )

@@ -438,7 +438,8 @@ def confidence_histogram(conn, portrait_id: str | None, bins: int = HISTOGRAM_BI
 def metrics_history(conn) -> list[dict[str, Any]]:
     return rows(
         conn,
-        """select model_run_id, trained_at, variant, k, precision_at_k, ndcg_at_k
+        """select model_run_id, trained_at, variant, k, precision_at_k, recall_at_k, map_at_k, ndcg_at_k,
+                  validation_ndcg_at_k, blend, neighbours, is_served, selection_reason
            from mart.recommender_metrics order by trained_at, variant""",
     )
 
