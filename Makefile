@@ -16,7 +16,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 # airflow standalone starts its components as `airflow ...` subprocesses: the venv must be on PATH.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install run test pipeline bench portrait-curve lint format warehouse-start warehouse-stop clean
+.PHONY: install run test pipeline process bench portrait-curve lint format warehouse-start warehouse-stop clean
 
 $(VENV)/.installed: requirements.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ test: install  ## the whole suite, against the embedded warehouse (or $$AIRFLOW_
 pipeline: install  ## headless: generate CLIENTS/PARTS/SEED, run every DAG with dag.test(), print a summary
 	source scripts/warehouse_env.sh && $(BIN)/python scripts/prepare_airflow.py && \
 	  $(BIN)/python -m client_dwh pipeline --clients $(CLIENTS) --parts $(PARTS) --seed $(SEED)
+
+process: install  ## headless: run dwh_pipeline (and recommend_services) over what has landed; BATCH=, AS_OF=
+	source scripts/warehouse_env.sh && $(BIN)/python scripts/prepare_airflow.py && \
+	  $(BIN)/python -m client_dwh process $(if $(BATCH),--batch $(BATCH)) $(if $(AS_OF),--as-of $(AS_OF))
 
 bench: install  ## throughput per stage, ratios to plain COPY and to_sql; RETAIL=path.csv.gz, MODELS=1 for more
 	source scripts/warehouse_env.sh && $(BIN)/python -m client_dwh.devtools.bench.pipeline \

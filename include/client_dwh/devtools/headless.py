@@ -1,6 +1,7 @@
-"""Run the whole pipeline without a scheduler: generate, then ``dag.test()`` each DAG, then a summary.
+"""Run the pipeline without a scheduler: ``dag.test()`` each DAG over the landed parts, then a summary.
 
-Used by ``make pipeline`` and the end-to-end tests; exits non-zero when any task failed.
+Used by ``make pipeline`` (generate first), ``make process`` (what has landed, e.g. an imported export)
+and the end-to-end tests; exits non-zero when any run failed.
 """
 
 from __future__ import annotations
@@ -93,21 +94,36 @@ def _last_marts_refresh(conn_id: str = config.DWH_CONN_ID):
 
 
 def run_pipeline(*, clients: int, parts: int, seed: int, batch: str, cumulative: bool = True) -> int:
+    """Generate a batch, then process it (``make pipeline``)."""
     from client_dwh.sources.synthetic.land import generate_and_land
 
     generate_and_land(clients=clients, parts=parts, seed=seed, batch=batch, cumulative=cumulative)
+    return process_landed(batch=batch)
+
+
+def process_landed(*, batch: str | None = None, as_of: str | None = None) -> int:
+    """Process what has landed and is not processed yet (every batch, or only ``batch``): dwh_pipeline with
+    ``dag.test()``, then recommend_services when marts were published, as the Asset schedule does; print
+    the summary. Returns the exit code: 0 when every run succeeded."""
     states = {}
     refreshed_before = _last_marts_refresh()
-    states["dwh_pipeline"] = run_dag(
-        "dwh_pipeline", {"batch": batch, "max_parts": 10000, "wait_timeout_seconds": 0}
-    )
+    conf = {"batch": batch, "max_parts": 10000, "wait_timeout_seconds": 0, "as_of_date": as_of}
+    states["dwh_pipeline"] = run_dag("dwh_pipeline", conf)
     # recommend_services is scheduled on the marts Asset; dag.test() has no scheduler, so run it here -
     # but only when marts were published, as the scheduler would (a run with nothing new changes nothing).
     if _last_marts_refresh() != refreshed_before:
         states["recommend_services"] = run_dag("recommend_services")
     else:
-        print("\nNo new parts: marts unchanged, so recommend_services was not triggered.")
-    result = summary()
+        print(
+            f"\nNo new parts{f' of batch {batch}' if batch else ''} under the landing zone: marts unchanged, "
+            "so recommend_services was not triggered."
+        )
+    print_summary(summary())
+    print("\nDAG runs:", states)
+    return 0 if all(s.endswith("success") for s in states.values()) else 1
+
+
+def print_summary(result: dict) -> None:
     print("\nRows per table:")
     for name, count in result["rows"].items():
         print(f"  {name:40s} {count:>12,d}")
@@ -122,5 +138,3 @@ def run_pipeline(*, clients: int, parts: int, seed: int, batch: str, cumulative:
         print(f"\n{title[0].upper()}{title[1:]}:")
         for row in rows:
             print("  ", *row)
-    print("\nDAG runs:", states)
-    return 0 if all(s.endswith("success") for s in states.values()) else 1
