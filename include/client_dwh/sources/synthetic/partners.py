@@ -1,7 +1,7 @@
 """Partner services and the bank clients' interactions with them, for the synthetic source system.
 
 The partner catalogue comes from the same text the partners send (parsed by the real parser), and
-interactions are drawn from the recommender's latent-taste model with each bank client's own age,
+interactions are drawn from the latent-taste model (``service_tastes``) with each bank client's own age,
 income, products and loans, so what the warehouse learns from has a learnable structure.
 """
 
