@@ -10,7 +10,8 @@ seed and month give the same world) and lands them as numbered parts under the l
 only new rows. `dwh_pipeline` picks the parts up either way without creating duplicates.
 
 Set **retail_export_path** (manual trigger) to land a real online-retail export (UCI "Online Retail"
-columns, CSV or CSV.GZ, a path the worker can read) instead of generating: its lines become
+columns, CSV or CSV.GZ: a path on the worker or an object-storage URL such as `s3://bucket/export.csv.gz`,
+read with the landing zone's connection `LANDING_CONN_ID`) instead of generating: its lines become
 `retail_purchases` parts of batch `retail-<file name>` (or the Batch param), and `dwh_pipeline` builds
 the RFM marts from them.
 """
@@ -57,7 +58,7 @@ with DAG(
             None,
             type=["null", "string"],
             title="Online-retail export to import",
-            description="Path (on the worker) of a CSV or CSV.GZ export; when set, it is imported instead of "
+            description="Path on the worker or object-storage URL (s3://...) of a CSV or CSV.GZ export; when set, it is imported instead of "
             "generating synthetic data.",
         ),
     },
@@ -66,8 +67,6 @@ with DAG(
     @task(task_display_name="Generate and land partitions")
     def generate_and_land_partitions(params=None, dag_run=None) -> list[dict]:
         """Land every part of the batch; XCom gets each part's manifest (counts and checksums)."""
-        from pathlib import Path
-
         from client_dwh.sources.synthetic.land import generate_and_land
 
         if params.get("retail_export_path"):
@@ -75,14 +74,20 @@ with DAG(
 
             from client_dwh.sources.formats.csv_export import CsvExportError
             from client_dwh.sources.retail_import import import_online_retail, source_name
+            from client_dwh.storage import local_copy, storage_path, url_of
 
-            path = Path(params["retail_export_path"]).expanduser()
-            if not path.is_file():
+            export = storage_path(params["retail_export_path"])  # s3://... with LANDING_CONN_ID
+            if not export.is_file():
                 raise AirflowFailException(
-                    f"retail_export_path {str(path)!r} does not exist or is not a file on this worker"
+                    f"retail_export_path {url_of(export)!r} does not exist or is not a file; "
+                    "give a CSV or CSV.GZ export the workers can reach (a path or an s3:// URL)"
                 )
+            source = source_name(export.name)
             try:  # encoding and delimiter detected; ragged lines land for core to quarantine
-                manifests = import_online_retail(path, batch=params["batch"] or f"retail-{source_name(path)}")
+                with local_copy(export) as path:
+                    manifests = import_online_retail(
+                        path, batch=params["batch"] or f"retail-{source}", source=source
+                    )
             except CsvExportError as error:  # an unreadable file does not get better on retry
                 raise AirflowFailException(f"retail_export_path: {error}") from None
             return [{"batch": m["batch"], "part": m["part"], "files": m["files"]} for m in manifests]

@@ -1,7 +1,8 @@
 """
 ### map_uploaded_clients — map an analyst's CSV of clients to portraits (manual trigger)
 
-Reads **Input CSV** (a path on the worker, or any object-storage URL such as `s3://bucket/in.csv`), maps
+Reads **Input CSV** (a path on the worker, or any object-storage URL such as `s3://bucket/in.csv`, reached
+with the landing zone's connection `LANDING_CONN_ID`), maps
 every valid row to the nearest portrait of `include/portraits.json` (or `unassigned` when none is close
 enough, see **Threshold**) and writes the result to **Output CSV** (default: `<input>.portraits.csv`
 beside the input). UTF-8 (with or without BOM) and Windows-1251 files from Russian Excel, separators `;`

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from client_dwh import config
+from client_dwh.storage import storage_path, url_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,18 +35,8 @@ class PartitionError(ValueError):
 
 
 def landing_root(url: str | None = None) -> ObjectStoragePath:
-    from airflow.sdk import ObjectStoragePath
-
-    url = url or config.LANDING_URL
-    if "://" not in url:
-        url = "file://" + str(_absolute(url))
-    return ObjectStoragePath(url, conn_id=config.LANDING_CONN_ID)
-
-
-def _absolute(path: str):
-    from pathlib import Path
-
-    return Path(path).expanduser().resolve()
+    """The landing zone (``LANDING_DIR`` unless ``url``), reached with ``LANDING_CONN_ID``."""
+    return storage_path(url or config.LANDING_URL)
 
 
 def part_name(part_no: int) -> str:
@@ -150,7 +141,7 @@ def list_landed_parts(root: ObjectStoragePath, batch: str | None = None) -> list
                 LandedPart(
                     batch=batch_dir.name,
                     part=int(match.group(1)),
-                    path=str(part_dir),
+                    path=url_of(part_dir),  # no connection id inside: stored in source_file
                     files=manifest["files"],
                     manifest_sha256=hashlib.sha256(raw).hexdigest(),
                 )
@@ -160,9 +151,7 @@ def list_landed_parts(root: ObjectStoragePath, batch: str | None = None) -> list
 
 def read_verified_files(part: dict[str, Any]) -> dict[str, bytes]:
     """Read every file of a part and check it against the manifest before anything is loaded."""
-    from airflow.sdk import ObjectStoragePath
-
-    part_dir = ObjectStoragePath(part["path"], conn_id=config.LANDING_CONN_ID)
+    part_dir = storage_path(part["path"])
     contents = {}
     for entity, meta in part["files"].items():
         path = part_dir / meta["path"]

@@ -220,29 +220,27 @@ def map_uploaded_csv(
 ) -> dict[str, Any]:
     """``map_csv`` for files anywhere ``ObjectStoragePath`` reaches (a local path, file://, s3://, ...).
 
+    Remote URLs are reached with ``conn_id`` (default: the landing zone's ``LANDING_CONN_ID``).
+
     The input is copied to a local temporary file, mapped, and the result written to ``output_url``
     (default: ``<input stem>.portraits.csv`` beside the input). Returns ``map_csv``'s counts plus both paths.
     """
+    import shutil
     import tempfile
 
-    from airflow.sdk import ObjectStoragePath
-
     from client_dwh.portraits.catalogue import load_portraits
+    from client_dwh.storage import local_copy, storage_path, url_of
 
-    def storage_path(url: str) -> ObjectStoragePath:
-        if "://" not in url:
-            url = "file://" + str(Path(url).expanduser().resolve())
-        return ObjectStoragePath(url, conn_id=conn_id)
-
-    source = storage_path(input_url)
+    source = storage_path(input_url, conn_id)
     if not source.is_file():
         raise UploadError(
             f"{input_url}: no such file; check input_path (a path on the worker or a storage URL)"
         )
-    target = storage_path(output_url) if output_url else source.parent / f"{source.stem}.portraits.csv"
-    with tempfile.TemporaryDirectory(prefix="map_uploaded_") as folder:
-        local_in, local_out = Path(folder) / "input.csv", Path(folder) / "output.csv"
-        local_in.write_bytes(source.read_bytes())
+    target = (
+        storage_path(output_url, conn_id) if output_url else source.parent / f"{source.stem}.portraits.csv"
+    )
+    with tempfile.TemporaryDirectory(prefix="map_uploaded_") as folder, local_copy(source) as local_in:
+        local_out = Path(folder) / "output.csv"
         result = map_csv(
             local_in,
             local_out,
@@ -252,5 +250,6 @@ def map_uploaded_csv(
             encoding=encoding,
         )
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(local_out.read_bytes())
-    return {"input": str(source), "output": str(target), **result}
+        with local_out.open("rb") as mapped, target.open("wb") as written:
+            shutil.copyfileobj(mapped, written)
+    return {"input": url_of(source), "output": url_of(target), **result}
