@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -149,20 +150,52 @@ def list_landed_parts(root: ObjectStoragePath, batch: str | None = None) -> list
     return sorted(found, key=lambda p: (p.batch, p.part))
 
 
-def read_verified_files(part: dict[str, Any]) -> dict[str, bytes]:
-    """Read every file of a part and check it against the manifest before anything is loaded."""
+READ_CHUNK = 8 * 1024 * 1024  # bytes per read: a part of any size streams in bounded memory
+
+
+def part_files(part: dict[str, Any]) -> dict[str, ObjectStoragePath]:
+    """Every file the part's manifest lists, by entity; a missing one fails before anything is read."""
     part_dir = storage_path(part["path"])
-    contents = {}
+    files = {}
     for entity, meta in part["files"].items():
         path = part_dir / meta["path"]
         if not path.exists():
-            raise PartitionError(f"{path}: listed in the manifest but missing")
-        data = path.read_bytes()
-        rows = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
-        if rows != meta["rows"]:
-            raise PartitionError(f"{path}: manifest says {meta['rows']} rows, file has {rows}")
-        digest = hashlib.sha256(data).hexdigest()
-        if digest != meta["sha256"]:
-            raise PartitionError(f"{path}: sha256 {digest} does not match the manifest's {meta['sha256']}")
-        contents[entity] = data
-    return contents
+            raise PartitionError(
+                f"{url_of(path)}: listed in the manifest but missing; land the part again (manifest last)"
+            )
+        files[entity] = path
+    return files
+
+
+def verified_chunks(path: ObjectStoragePath, meta: dict[str, Any]) -> Iterator[bytes]:
+    """The file's bytes in chunks, checked against its manifest entry as they stream.
+
+    After the last chunk, a row count or sha256 that differs from the manifest raises PartitionError
+    naming the file - so a caller that writes the chunks inside a transaction rolls the part back.
+    """
+    digest, rows, last = hashlib.sha256(), 0, b"\n"
+    with path.open("rb") as handle:
+        while chunk := handle.read(READ_CHUNK):
+            digest.update(chunk)
+            rows += chunk.count(b"\n")
+            last = chunk[-1:]
+            yield chunk
+    rows += last != b"\n"  # a last line without its newline still counts
+    where = url_of(path)
+    if rows != meta["rows"]:
+        raise PartitionError(
+            f"{where}: manifest says {meta['rows']} rows, file has {rows}; land the part again"
+        )
+    if digest.hexdigest() != meta["sha256"]:
+        raise PartitionError(
+            f"{where}: sha256 {digest.hexdigest()} does not match the manifest's {meta['sha256']}; "
+            "land the part again"
+        )
+
+
+def read_verified_files(part: dict[str, Any]) -> dict[str, bytes]:
+    """Every file of a part in memory, verified (small parts and benchmarks; loads stream instead)."""
+    return {
+        entity: b"".join(verified_chunks(path, part["files"][entity]))
+        for entity, path in part_files(part).items()
+    }

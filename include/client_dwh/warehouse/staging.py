@@ -1,19 +1,21 @@
 """Load one landed part into staging in a single transaction: verify, COPY, validate, upsert.
 
-The part's files are checked against the manifest before the transaction starts, so a missing file or
-a checksum mismatch loads nothing. Within the transaction each file is bulk-copied as raw lines into a
-temp table and staged with set-based SQL; bad lines are quarantined. A ``meta.partitions`` row marks the
+A missing file fails before the transaction starts; each file then streams (in chunks, never whole in
+memory) into a temp table with COPY while its row count and sha256 are checked against the manifest, and
+a mismatch raises inside the transaction, so a damaged part loads nothing. Raw lines are staged with
+set-based SQL; bad lines are quarantined. A ``meta.partitions`` row marks the
 part as loaded, so loading it again changes nothing.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from client_dwh import config
 from client_dwh.entities import ENTITIES
-from client_dwh.landing import read_verified_files
+from client_dwh.landing import part_files, verified_chunks
 from client_dwh.warehouse.db import connect, query, run_sql
 
 log = logging.getLogger(__name__)
@@ -28,8 +30,8 @@ def load_partition(
 ) -> dict[str, Any]:
     """Stage every file of ``part`` (XCom metadata from the sensor); return the load's stats."""
     batch, part_no = part["batch"], part["part"]
-    contents = read_verified_files(part)  # raises PartitionError naming the file, before any write
-    unknown = set(contents) - set(ENTITIES)
+    files = part_files(part)  # a missing file: PartitionError naming it, before any write
+    unknown = set(files) - set(ENTITIES)
     if unknown:
         raise ValueError(f"part {batch}/{part_no} has files for unknown entities: {sorted(unknown)}")
     with connect(conn_id) as conn:
@@ -47,7 +49,12 @@ def load_partition(
                 )
             log.info("part %s/%s is already loaded; nothing to do", batch, part_no)
             return {"batch": batch, "part": part_no, "skipped": True, "entities": {}}
-        stats = {name: _stage_file(conn, ENTITIES[name], data, part) for name, data in contents.items()}
+        # Each file streams into COPY and is verified as it goes: a count or checksum mismatch raises
+        # after its last chunk, inside this transaction, so nothing of the part is loaded.
+        stats = {
+            name: _stage_file(conn, ENTITIES[name], verified_chunks(path, part["files"][name]), part)
+            for name, path in files.items()
+        }
         totals = {
             k: sum(s[k] for s in stats.values()) for k in ("read", "staged", "unchanged", "quarantined")
         }
@@ -62,7 +69,7 @@ def load_partition(
     return {"batch": batch, "part": part_no, "skipped": False, "entities": stats, **totals}
 
 
-def _stage_file(conn, entity, data: bytes, part: dict[str, Any]) -> dict[str, int]:
+def _stage_file(conn, entity, chunks: Iterable[bytes], part: dict[str, Any]) -> dict[str, int]:
     import json
 
     import psycopg
@@ -70,7 +77,8 @@ def _stage_file(conn, entity, data: bytes, part: dict[str, Any]) -> dict[str, in
     with conn.cursor() as cur:
         cur.execute("create temp table raw_lines (line_no bigint generated always as identity, line text)")
         with cur.copy(COPY_RAW_LINES) as copy:
-            copy.write(data)
+            for chunk in chunks:
+                copy.write(chunk)
     source_file = f"{part['path']}/{entity.file_name}"
     params = {
         "entity": entity.name,

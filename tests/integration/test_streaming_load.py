@@ -1,0 +1,71 @@
+"""Staging streams each landed file into COPY in bounded chunks, verifying it on the way (issue 15: a
+million clients' part must not be held in memory whole)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from client_dwh import landing as landing_module
+from client_dwh.landing import PartitionError, landing_root, list_landed_parts
+from client_dwh.sources.synthetic.land import generate_and_land
+from client_dwh.warehouse.staging import load_partition
+
+AS_OF = dt.date(2026, 11, 20)
+
+
+def _staged(conn) -> dict[str, list[tuple]]:
+    return {
+        table: conn.execute(
+            f"select natural_key, record_hash, line_no from staging.{table} order by 1, 2"
+        ).fetchall()
+        for table in ("clients", "loans", "payments")
+    }
+
+
+def test_tiny_chunks_split_lines_and_load_exactly_what_whole_files_load(warehouse, landing, monkeypatch):
+    generate_and_land(clients=60, parts=1, seed=8, batch="chunks", as_of=AS_OF, landing_url=landing)
+    (part,) = [p.to_xcom() for p in list_landed_parts(landing_root(landing), "chunks")]
+    whole = load_partition(part)
+    staged_whole = _staged(warehouse)
+    staging_tables = [
+        f"staging.{name}"
+        for (name,) in warehouse.execute(
+            "select tablename from pg_tables where schemaname = 'staging'"
+        ).fetchall()
+    ]
+    warehouse.execute(f"truncate {', '.join(staging_tables)}, meta.partitions, meta.quarantine")
+
+    reads = []
+    original = landing_module.verified_chunks
+
+    def recording(path, meta):
+        for chunk in original(path, meta):
+            reads.append(len(chunk))
+            yield chunk
+
+    monkeypatch.setattr(landing_module, "READ_CHUNK", 97)  # smaller than a line: every line is split
+    monkeypatch.setattr("client_dwh.warehouse.staging.verified_chunks", recording)
+    chunked = load_partition(part)
+
+    assert max(reads) == 97 and len(reads) > 100
+    assert {k: chunked[k] for k in ("read", "staged", "quarantined")} == {
+        k: whole[k] for k in ("read", "staged", "quarantined")
+    }
+    assert _staged(warehouse) == staged_whole
+
+
+def test_a_damaged_last_chunk_rolls_back_what_earlier_chunks_copied(warehouse, landing, monkeypatch):
+    generate_and_land(clients=30, parts=1, seed=9, batch="late", as_of=AS_OF, landing_url=landing)
+    payments = Path(landing) / "late" / "part-0001" / "payments.jsonl"
+    body = payments.read_bytes()
+    payments.write_bytes(body[:-1] + b" \n")  # same rows, valid JSON, only the last bytes differ
+    (part,) = [p.to_xcom() for p in list_landed_parts(landing_root(landing), "late")]
+    monkeypatch.setattr(landing_module, "READ_CHUNK", 4096)
+
+    with pytest.raises(PartitionError, match=r"payments\.jsonl: sha256 .* land the part again"):
+        load_partition(part)
+    for table in ("staging.clients", "staging.loans", "staging.payments", "meta.partitions"):
+        assert warehouse.execute(f"select count(*) from {table}").fetchone()[0] == 0, table
