@@ -16,20 +16,32 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 # airflow standalone starts its components as `airflow ...` subprocesses: the venv must be on PATH.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install run test pipeline process bench portrait-curve lint format warehouse-start warehouse-stop clean
+.PHONY: install install-scale scaleout run test pipeline process bench portrait-curve lint format warehouse-start warehouse-stop clean
+
+# One lock (constraints.txt) covers the base install and the scale extra. Installs into one venv are
+# serialised (flock, where there is one): two make runs sharing a venv must not run pip at once.
+LOCKED := $(if $(shell command -v flock),flock $(VENV)/.install.lock)
 
 $(VENV)/.installed: requirements.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
+	$(LOCKED) $(BIN)/python -m pip install --quiet --upgrade pip
+	$(LOCKED) $(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
+	touch $@
+
+# The scale-out extra: CeleryExecutor (Redis broker), s3:// landing zones, moto's local S3 endpoint.
+$(VENV)/.installed-scale: $(VENV)/.installed requirements-scale.txt
+	$(LOCKED) $(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-scale.txt -c constraints.txt
 	touch $@
 
 install: $(VENV)/.installed
 
+install-scale: $(VENV)/.installed-scale  ## the base install plus requirements-scale.txt, same lock
+
 run: install  ## start the embedded warehouse and Airflow standalone on :8080, trigger a first run
 	bash scripts/run_local.sh
 
-test: install  ## the whole suite, against the embedded warehouse (or $$AIRFLOW_CONN_DWH)
+# The suite includes the Celery + object-storage test, so it installs the scale extra (CI runs `make test`).
+test: install-scale  ## the whole suite, against the embedded warehouse (or $$AIRFLOW_CONN_DWH)
 	$(BIN)/python -m pytest
 
 pipeline: install  ## headless: generate CLIENTS/PARTS/SEED, run every DAG with dag.test(), print a summary
@@ -46,6 +58,9 @@ bench: install  ## throughput per stage, ratios to plain COPY and to_sql; RETAIL
 
 portrait-curve: install  ## portrait mapping accuracy / outliers caught vs threshold on independently drawn clients
 	$(BIN)/python tests/portrait_threshold_curve.py
+
+scaleout: install-scale  ## Celery on one machine: Redis, S3 (moto), two workers; generate -> pipeline -> recommend
+	bash scripts/scaleout.sh
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
