@@ -29,7 +29,8 @@ def _timed(fn, *args, **kwargs) -> tuple[Any, float]:
 
 
 def bench_pipeline(clients: int, seed: int = 42, parts: int = 1) -> dict[str, Any]:
-    from client_dwh.landing import landing_root, list_landed_parts, read_verified_files
+    from client_dwh.devtools.bench.memory import PeakRss
+    from client_dwh.landing import landing_root, list_landed_parts
     from client_dwh.sources.synthetic.land import generate_and_land
     from client_dwh.warehouse.pipeline import process_parts
 
@@ -40,20 +41,23 @@ def bench_pipeline(clients: int, seed: int = 42, parts: int = 1) -> dict[str, An
 
     results: dict[str, Any] = {"clients": clients}
     started = time.perf_counter()
-    manifests, seconds = _timed(
-        generate_and_land,
-        clients=clients,
-        parts=parts,
-        seed=seed,
-        batch=batch,
-        as_of=as_of,
-        landing_url=landing,
-    )
+    with PeakRss() as generate_memory:
+        manifests, seconds = _timed(
+            generate_and_land,
+            clients=clients,
+            parts=parts,
+            seed=seed,
+            batch=batch,
+            as_of=as_of,
+            landing_url=landing,
+        )
     rows = sum(f["rows"] for m in manifests for f in m["files"].values())
-    results["generate"] = {"rows": rows, "seconds": seconds}
+    results["generate"] = {"rows": rows, "seconds": seconds, **generate_memory.as_dict()}
 
     landed = [p.to_xcom() for p in list_landed_parts(landing_root(landing))]
-    processed = process_parts(landed, as_of.isoformat(), run_id="bench")
+    with PeakRss(database=_database_name()) as warehouse_memory:
+        processed = process_parts(landed, as_of.isoformat(), run_id="bench")
+    results["warehouse_memory"] = warehouse_memory.as_dict()
     seconds = processed["seconds"]
     results["staging_load"] = {
         "rows": sum(s["read"] for s in processed["staging"]),
@@ -69,10 +73,9 @@ def bench_pipeline(clients: int, seed: int = 42, parts: int = 1) -> dict[str, An
 
     # Baselines on the same landed bytes: the strict one into an unlogged table (no WAL), and for context
     # the same COPY into an ordinary table (WAL-logged, as staging is).
-    contents = [read_verified_files(p) for p in landed]
-    results["plain_copy"] = _bench_plain_copy(contents, rows, unlogged=True)
-    results["plain_copy_logged"] = _bench_plain_copy(contents, rows, unlogged=False)
-    results["to_sql"] = _bench_to_sql(contents[-1])
+    results["plain_copy"] = _bench_plain_copy(landed, rows, unlogged=True)
+    results["plain_copy_logged"] = _bench_plain_copy(landed, rows, unlogged=False)
+    results["to_sql"] = _bench_to_sql(landed[-1])
     for key in ("generate", "staging_load", "core", "marts", "plain_copy", "plain_copy_logged", "to_sql"):
         results[key]["rows_per_s"] = results[key]["rows"] / results[key]["seconds"]
     results["staging_vs_copy"] = results["staging_load"]["rows_per_s"] / results["plain_copy"]["rows_per_s"]
@@ -93,7 +96,16 @@ def _fresh_warehouse() -> None:
         create_schema(conn)
 
 
-def _bench_plain_copy(contents: list[dict[str, bytes]], rows: int, unlogged: bool) -> dict[str, float]:
+def _database_name() -> str:
+    from urllib.parse import urlsplit
+
+    from client_dwh.warehouse.db import connection_uri
+
+    return urlsplit(connection_uri()).path.lstrip("/")
+
+
+def _bench_plain_copy(landed: list[dict[str, Any]], rows: int, unlogged: bool) -> dict[str, float]:
+    from client_dwh.landing import part_files, verified_chunks
     from client_dwh.warehouse.db import connect, query
 
     with connect() as conn:
@@ -101,30 +113,32 @@ def _bench_plain_copy(contents: list[dict[str, bytes]], rows: int, unlogged: boo
         query(conn, f"create {'unlogged ' if unlogged else ''}table public.bench_plain_copy (record jsonb)")
     started = time.perf_counter()
     with connect() as conn, conn.cursor() as cur:
-        for files in contents:
-            for data in files.values():
+        for part in landed:  # streamed, verified, as the staging load reads them
+            for entity, path in part_files(part).items():
                 with cur.copy(
                     "copy public.bench_plain_copy (record) from stdin with (format csv, delimiter e'\\x01', quote e'\\x02')"
                 ) as copy:
-                    copy.write(data)
+                    for chunk in verified_chunks(path, part["files"][entity]):
+                        copy.write(chunk)
     seconds = time.perf_counter() - started
     with connect() as conn:
         query(conn, "drop table public.bench_plain_copy")
     return {"rows": rows, "seconds": seconds}
 
 
-def _bench_to_sql(files: dict[str, bytes]) -> dict[str, float]:
-    import io
-
+def _bench_to_sql(part: dict[str, Any]) -> dict[str, float]:
     import pandas as pd
     import sqlalchemy
 
+    from client_dwh.landing import part_files
     from client_dwh.warehouse.db import connection_uri
 
     engine = sqlalchemy.create_engine(connection_uri().replace("postgresql://", "postgresql+psycopg://", 1))
     rows, seconds = 0, 0.0
-    for entity, data in files.items():
-        frame = pd.read_json(io.BytesIO(data), lines=True, nrows=TO_SQL_SAMPLE_ROWS)
+    files = part_files(part)
+    for entity, path in files.items():
+        with path.open("rb") as handle:  # only the sample's lines are read
+            frame = pd.read_json(handle, lines=True, nrows=TO_SQL_SAMPLE_ROWS)
         started = time.perf_counter()
         frame.to_sql(f"bench_to_sql_{entity}", engine, schema="public", if_exists="replace", index=False)
         seconds += time.perf_counter() - started
@@ -150,8 +164,11 @@ def format_report(r: dict[str, Any]) -> str:
     ):
         s = r[key]
         lines.append(f"{label:<22}{s['rows']:>12,}{s['seconds']:>10.2f}{s['rows_per_s']:>14,.0f}")
+    memory = r["warehouse_memory"]
     lines += [
         "",
+        f"peak RSS: generate + land {r['generate']['peak_rss_mib']:,.0f} MiB; staging → marts "
+        f"{memory['peak_rss_mib']:,.0f} MiB (largest PostgreSQL backend {memory['peak_backend_rss_mib'] or 0:,.0f} MiB)",
         f"end to end (generate → marts): {r['end_to_end_seconds']:.1f} s",
         f"staging load / plain COPY:     {r['staging_vs_copy']:.2f}x  (unlogged target table)",
         f"staging load / logged COPY:    {r['staging_vs_copy_logged']:.2f}x  (ordinary target table)",
