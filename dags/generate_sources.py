@@ -61,6 +61,14 @@ with DAG(
             description="Path on the worker or object-storage URL (s3://...) of a CSV or CSV.GZ export; when set, it is imported instead of "
             "generating synthetic data.",
         ),
+        "retail_export_encoding": Param(
+            None,
+            type=["null", "string"],
+            pattern=r"^[A-Za-z0-9_.-]{1,32}$",
+            title="Encoding of the export",
+            description="Empty: detected (UTF-8 with or without BOM, Windows-1251). Give it (e.g. cp1252) "
+            "for anything else; a file that is neither is refused, never loaded garbled.",
+        ),
     },
 ) as dag:
 
@@ -86,8 +94,9 @@ with DAG(
             try:  # encoding and delimiter detected; ragged lines land for core to quarantine
                 with local_copy(export) as path:
                     manifests = import_online_retail(
-                        path, batch=params["batch"] or f"retail-{source}", source=source
-                    )
+                        path, batch=params["batch"] or f"retail-{source}", source=source,
+                        encoding=params.get("retail_export_encoding") or None, name=params["retail_export_path"],
+                    )  # fmt: skip
             except CsvExportError as error:  # an unreadable file does not get better on retry
                 raise AirflowFailException(f"retail_export_path: {error}") from None
             return [{"batch": m["batch"], "part": m["part"], "files": m["files"]} for m in manifests]

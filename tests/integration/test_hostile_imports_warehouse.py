@@ -126,6 +126,18 @@ def test_generate_sources_imports_a_cp1251_export_and_fails_at_once_on_an_unusab
     assert records[0]["Description"] == "ТЕСТ КИРИЛЛИЦА"
     assert [r["line_id"] for r in records if r["rejected_reason"]] == ["shop_ru:2", "shop_ru:5"]
 
+    western = tmp_path / "western.csv"
+    western.write_bytes(
+        f"{RETAIL_LINES[0]}\n1,A,Café,1,2010-12-01 08:26:00,1.0,1.0,France\n".encode("cp1252")
+    )
+    run = dag.test(
+        run_conf={"retail_export_path": str(western), "retail_export_encoding": "cp1252", "batch": "dag-fr"},
+        logical_date=dt.datetime(2026, 11, 22, tzinfo=dt.UTC),
+    )
+    assert str(run.state).endswith("success")
+    landed = Path(os.environ["LANDING_DIR"]) / "dag-fr" / "part-0001" / "retail_purchases.jsonl"
+    assert json.loads(landed.read_text(encoding="utf-8"))["Description"] == "Café"
+
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
     started = time.monotonic()

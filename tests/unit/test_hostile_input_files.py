@@ -293,3 +293,15 @@ def test_import_partners_refuses_an_empty_or_binary_catalogue(tmp_path, landing,
         err = capsys.readouterr().err
         assert err.startswith(f"error: {catalogue}: ") and message in err and err.count("\n") == 1
     assert not any(Path(landing).iterdir())
+
+
+def test_import_retail_names_the_users_path_not_a_local_copy(tmp_path, landing):
+    from client_dwh.sources.formats.csv_export import CsvExportError
+    from client_dwh.sources.retail_import import import_online_retail
+
+    copy = tmp_path / "client_dwh_x" / "export.csv"
+    copy.parent.mkdir()
+    copy.write_bytes(b"InvoiceNo;Quantity\n1;2\n")
+    with pytest.raises(CsvExportError) as refused:
+        import_online_retail(copy, "b1", landing_url=landing, name="s3://bucket/exports/export.csv")
+    assert str(refused.value).startswith("s3://bucket/exports/export.csv: line 1 (header): missing column(s)")

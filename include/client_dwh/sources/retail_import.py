@@ -40,6 +40,7 @@ def import_online_retail(
     *,
     encoding: str | None = None,
     delimiter: str | None = None,
+    name: str | None = None,
 ) -> list[dict[str, Any]]:
     """Land ``csv_path`` as parts of ``batch``; return their manifests.
 
@@ -55,13 +56,16 @@ def import_online_retail(
     path = Path(csv_path)
     if rows_per_part < 1:
         raise ValueError("rows_per_part must be at least 1")
-    export = read_csv_export(path, encoding=encoding, delimiter=delimiter, what="online-retail export")
+    name = name or str(csv_path)  # how messages name the file: the user's path, not a local copy
+    export = read_csv_export(
+        path, name=name, encoding=encoding, delimiter=delimiter, what="online-retail export"
+    )
     missing = [c for c in COLUMNS if c not in export.header]
     doubled = sorted({c for c in COLUMNS if export.header.count(c) > 1})
     if missing or doubled:
         problem = f"missing column(s) {missing}" if missing else f"column(s) {doubled} appear twice"
         raise CsvExportError(
-            f"{path}: line 1 (header): {problem}; expected {list(COLUMNS)}, "
+            f"{name}: line 1 (header): {problem}; expected {list(COLUMNS)}, "
             f"found {export.header} (read as {export.encoding}, delimiter {export.delimiter_name})"
         )
     source = source or source_name(path)
