@@ -7,8 +7,9 @@ Waits for landed partitions the warehouse has not processed, then, for each part
    sha256) to XCom.
 2. **load_partitions** — verifies each part against its manifest and stages it in one transaction
    (`COPY` + set-based upsert); bad lines go to `meta.quarantine` with file, line and reason.
-3. **build_core** — typed, validated, deduplicated `core` tables (client history kept), then overdue
-   flags, days past due and loan status as of the run's logical date.
+3. **build_core** — typed, validated, deduplicated `core` tables (client history kept); then
+   **flag_overdue_instalments** — overdue flags, days past due and loan status as of the run's as-of date
+   (the **As-of date for overdue flags** Param, else the logical date, else the day the run was triggered for).
 4. **build_marts** → **check_marts** (data-quality gate) → **publish_marts**: marts are rebuilt into
    `mart_next`, checked, and only then swapped into `mart`; a failed check keeps yesterday's marts.
    Besides the loan marts: client segments by products used, and RFM segments of online-retail customers.
@@ -24,28 +25,20 @@ Re-running any task or the whole DAG for the same parts changes nothing (`meta.p
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from airflow.providers.common.sql.operators.sql import SQLCheckOperator
-from airflow.sdk import DAG, Param, chain
+from airflow.sdk import DAG, Param, chain, task
 
 from client_dwh import config
 from client_dwh.assets import WAREHOUSE_MARTS
 from client_dwh.landing import BATCH_NAME
 from client_dwh.operators.partition_sensor import PendingPartitionSensor
-from client_dwh.operators.portrait_operators import MapClientPortraitsOperator
-from client_dwh.operators.warehouse_operators import (
-    BuildCoreOperator,
-    BuildMartsOperator,
-    EnsureWarehouseSchemaOperator,
-    LoadPartitionsOperator,
-    PublishMartsOperator,
-)
 from client_dwh.portraits.threshold import DEFAULT_THRESHOLD, MAX_THRESHOLD, MIN_THRESHOLD
 from client_dwh.run_dates import MACROS
 
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"  # the as-of Params: yyyy-mm-dd
-# Param, else logical date, else run_after (runs triggered without a logical date have no ds).
-AS_OF = "{{ run_as_of_date(params, dag_run) }}"
+log = logging.getLogger(__name__)
 
 with DAG(
     dag_id="dwh_pipeline",
@@ -108,7 +101,13 @@ with DAG(
         ),
     },
 ) as dag:
-    ensure_schema = EnsureWarehouseSchemaOperator(task_id="ensure_warehouse_schema")
+
+    @task(task_display_name="Ensure warehouse schema")
+    def ensure_warehouse_schema() -> None:
+        """Create or complete the warehouse's schemas and tables (idempotent DDL from include/sql/ddl)."""
+        from client_dwh.warehouse.ddl import ensure_schema
+
+        ensure_schema()
 
     wait_for_partitions = PendingPartitionSensor(
         task_id="wait_for_partitions",
@@ -120,13 +119,35 @@ with DAG(
         mode="reschedule",
     )
 
-    load_partitions = LoadPartitionsOperator(task_id="load_partitions", parts=wait_for_partitions.output)
+    @task(task_display_name="Load partitions")
+    def load_partitions(parts: list[dict], run_id=None) -> list[dict]:
+        """Stage each part in its own transaction (verify manifest, COPY, quarantine bad lines)."""
+        from client_dwh.warehouse.pipeline import stage_parts
 
-    build_core = BuildCoreOperator(task_id="build_core", parts=wait_for_partitions.output, as_of=AS_OF)
+        return stage_parts(parts, run_id=run_id)
 
-    build_marts = BuildMartsOperator(
-        task_id="build_marts", as_of=AS_OF, rfm_as_of="{{ params.rfm_as_of_date or '' }}"
-    )
+    @task(task_display_name="Build core")
+    def build_core(parts: list[dict], run_id=None) -> list[dict]:
+        """Typed, validated core tables from each staged part, in order."""
+        from client_dwh.warehouse.pipeline import build_core
+
+        return build_core(parts, run_id=run_id)
+
+    @task(task_display_name="Flag overdue instalments")
+    def flag_overdue_instalments(params=None, dag_run=None) -> dict:
+        """Overdue flags, days past due and loan status as of the run's as-of date (client_dwh.run_dates)."""
+        from client_dwh.run_dates import run_as_of_date
+        from client_dwh.warehouse.pipeline import flag_overdue
+
+        return flag_overdue(run_as_of_date(params, dag_run).isoformat())
+
+    @task(task_display_name="Build marts")
+    def build_marts(params=None, dag_run=None) -> dict:
+        """Rebuild every mart into mart_next; nothing readers see changes yet."""
+        from client_dwh.run_dates import run_as_of_date
+        from client_dwh.warehouse.marts import build_marts
+
+        return build_marts(run_as_of_date(params, dag_run).isoformat(), rfm_as_of=params["rfm_as_of_date"])
 
     check_marts = SQLCheckOperator(
         task_id="check_marts",
@@ -135,24 +156,37 @@ with DAG(
         retries=0,
     )
 
-    publish_marts = PublishMartsOperator(
-        task_id="publish_marts", parts=wait_for_partitions.output, outlets=[WAREHOUSE_MARTS]
-    )
+    @task(task_display_name="Publish marts", outlets=[WAREHOUSE_MARTS])
+    def publish_marts(parts: list[dict], run_id=None) -> dict:
+        """Swap the checked mart_next tables into mart in one transaction."""
+        from client_dwh.warehouse.marts import publish_marts
+        from client_dwh.warehouse.pipeline import in_order
 
-    map_client_portraits = MapClientPortraitsOperator(
-        task_id="map_client_portraits",
-        parts=wait_for_partitions.output,
-        threshold="{{ params.portrait_threshold }}",
-    )
+        last = in_order(parts)[-1:] or [None]
+        return publish_marts(run_id=run_id, last_part=last[0])
 
-    build_core >> map_client_portraits
+    @task(task_display_name="Map client portraits")
+    def map_client_portraits(parts: list[dict], params=None, run_id=None) -> dict:
+        """New or changed station clients (everyone when the model, portraits.json or the threshold
+        changed) into mart.client_portraits; XCom: the quality report."""
+        from client_dwh.portraits.warehouse_mapping import format_mapping_report
+        from client_dwh.portraits.warehouse_mapping import map_client_portraits as map_portraits
+        from client_dwh.warehouse.pipeline import in_order
 
+        report = map_portraits(in_order(parts), threshold=float(params["portrait_threshold"]), run_id=run_id)
+        log.info("%s", format_mapping_report(report))
+        return report
+
+    parts = wait_for_partitions.output
+    core = build_core(parts)
     chain(
-        ensure_schema,
+        ensure_warehouse_schema(),
         wait_for_partitions,
-        load_partitions,
-        build_core,
-        build_marts,
+        load_partitions(parts),
+        core,
+        flag_overdue_instalments(),
+        build_marts(),
         check_marts,
-        publish_marts,
+        publish_marts(parts),
     )
+    core >> map_client_portraits(parts)

@@ -31,7 +31,6 @@ from airflow.sdk import DAG, Param, chain, task
 
 from client_dwh.assets import PARTNER_RECOMMENDATIONS, WAREHOUSE_MARTS
 from client_dwh.landing import BATCH_NAME
-from client_dwh.operators.warehouse_operators import EnsureWarehouseSchemaOperator
 from client_dwh.recommend.variants import VARIANTS
 
 with DAG(
@@ -97,7 +96,13 @@ with DAG(
         ),
     },
 ) as dag:
-    ensure_schema = EnsureWarehouseSchemaOperator(task_id="ensure_warehouse_schema")
+
+    @task(task_display_name="Ensure warehouse schema")
+    def ensure_warehouse_schema() -> None:
+        """Create or complete the warehouse's schemas and tables (idempotent DDL from include/sql/ddl)."""
+        from client_dwh.warehouse.ddl import ensure_schema
+
+        ensure_schema()
 
     @task(task_display_name="Build interaction matrix")
     def build_interaction_matrix(run_id=None) -> dict:
@@ -145,5 +150,5 @@ with DAG(
         )
 
     snapshot = build_interaction_matrix()
-    chain(ensure_schema, snapshot)
+    chain(ensure_warehouse_schema(), snapshot)
     run_ab_test(publish_recommendations(train_and_evaluate(snapshot)))

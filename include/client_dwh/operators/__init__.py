@@ -1,2 +1,2 @@
-"""Small custom operators: each renders its fields, opens hooks only in ``execute`` and delegates to a
-plain function that tests call directly."""
+"""The project's one custom operator, the partition sensor (it needs poke, reschedule and timeout
+semantics); every other step is a ``@task`` over a plain function in the DAG file."""

@@ -7,8 +7,9 @@ import logging
 import re
 from typing import TYPE_CHECKING
 
+from client_dwh import config
 from client_dwh.entities import ENTITIES
-from client_dwh.warehouse.db import query, render, run_sql, sql_files
+from client_dwh.warehouse.db import connect, query, render, run_sql, sql_files
 
 if TYPE_CHECKING:
     import psycopg
@@ -23,6 +24,12 @@ def create_schema(conn: psycopg.Connection) -> None:
     for name in sql_files("ddl"):
         run_sql(conn, name, entities=list(ENTITIES.values()))
     log.info("warehouse schema is up to date (%d DDL files)", len(sql_files("ddl")))
+
+
+def ensure_schema(conn_id: str = config.DWH_CONN_ID) -> None:
+    """Create or complete the warehouse's schemas and tables on the warehouse connection (idempotent)."""
+    with connect(conn_id) as conn:
+        create_schema(conn)
 
 
 _CREATE_TABLE = re.compile(r"create table if not exists (\w+)\.(\w+) \((.*?)\n\);", re.S | re.I)
