@@ -8,6 +8,7 @@ through ``ObjectStoragePath`` so that workers on other hosts reach the same zone
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
 
 MANIFEST = "_manifest.json"
+WRITE_ROWS = 100_000  # rows serialised at a time when a part is written
 # Per batch, files that belong to no part (e.g. the synthetic station clients' true portraits, for
 # benchmarks); list_landed_parts never reads it (not a part-NNNN folder).
 GROUND_TRUTH_DIR = "_ground_truth"
@@ -60,23 +62,15 @@ def write_partition(
         raise ValueError(f"batch name {batch!r} must match {BATCH_NAME.pattern}")
     part_dir = root / batch / part_name(part_no)
     part_dir.mkdir(parents=True, exist_ok=True)
-    payloads = {entity: frame_to_jsonl(frame) for entity, frame in frames.items()}
-    files = {
-        entity: {
-            "path": f"{entity}.jsonl",
-            "rows": payload.count(b"\n"),
-            "sha256": hashlib.sha256(payload).hexdigest(),
-        }
-        for entity, payload in payloads.items()
-    }
     manifest_path = part_dir / MANIFEST
     if manifest_path.exists():
         existing = json.loads(manifest_path.read_bytes())
+        files = {entity: _jsonl_entry(entity, frame) for entity, frame in frames.items()}  # hash only
         if existing.get("files") == files:
             return existing
         manifest_path.unlink()  # un-commit first: readers never see old manifest with new files
-    for entity, payload in payloads.items():
-        (part_dir / files[entity]["path"]).write_bytes(payload)
+    # Each file streams out in slices of rows, hashed as it goes: never a whole file in memory.
+    files = {entity: _jsonl_entry(entity, frame, part_dir) for entity, frame in frames.items()}
     manifest = {
         "batch": batch,
         "part": part_no,
@@ -89,6 +83,20 @@ def write_partition(
     tmp.write_bytes(body)
     tmp.rename(manifest_path)
     return manifest
+
+
+def _jsonl_entry(entity: str, frame: pd.DataFrame, part_dir: ObjectStoragePath | None = None) -> dict:
+    """The manifest entry of ``frame`` as JSON Lines; written to ``part_dir`` too when given."""
+    digest, rows = hashlib.sha256(), 0
+    name = f"{entity}.jsonl"
+    with (part_dir / name).open("wb") if part_dir is not None else contextlib.nullcontext() as out:
+        for start in range(0, max(len(frame), 1), WRITE_ROWS):
+            payload = frame_to_jsonl(frame.iloc[start : start + WRITE_ROWS])
+            digest.update(payload)
+            rows += payload.count(b"\n")
+            if out is not None:
+                out.write(payload)
+    return {"path": name, "rows": rows, "sha256": digest.hexdigest()}
 
 
 def frame_to_jsonl(frame: pd.DataFrame) -> bytes:
