@@ -96,8 +96,9 @@ with DAG(
             minimum=MIN_THRESHOLD,
             maximum=MAX_THRESHOLD,
             title="Portrait threshold",
-            description="Clients farther than this from every portrait prototype (in population standard "
-            "deviations) stay unassigned. Changing it re-maps every client.",
+            description="Clients farther than this from every portrait prototype stay unassigned; distances "
+            "are in the catalogue's declared spreads (1 = one typical spread on an average feature). "
+            "Changing it re-maps every client.",
         ),
     },
 ) as dag:

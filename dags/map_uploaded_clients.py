@@ -55,7 +55,8 @@ with DAG(
             minimum=MIN_THRESHOLD,
             maximum=MAX_THRESHOLD,
             title="Threshold",
-            description="Clients farther than this from every portrait stay unassigned.",
+            description="Clients farther than this from every portrait stay unassigned (in the catalogue's "
+            "declared spreads: 1 = one typical spread on an average feature).",
         ),
     },
 ) as dag:
