@@ -239,9 +239,16 @@ def tune_blend(
         # Serving the component: the hybrid's row keeps the best blend found, for the record.
         variant = component
         reason = (
-            f"{component} with {component_pair[0]} neighbours: the best blend ({best_pair[1]:g}, "
-            f"{best_pair[0]} neighbours, {mean[best_pair]:.4f}) beats it by {gain:+.4f}, not more than "
-            f"{MIN_GAIN_STANDARD_ERRORS:g} standard error ({standard_error:.4f}) {where}"
+            (
+                f"{component} with {component_pair[0]} neighbours: no blend beat it {where} (best found: blend "
+                f"{best_pair[1]:g}, {best_pair[0]} neighbours, {mean[best_pair]:.4f})"
+            )
+            if best_pair[1] in (0.0, 1.0)
+            else (
+                f"{component} with {component_pair[0]} neighbours: the best blend ({best_pair[1]:g}, "
+                f"{best_pair[0]} neighbours, {mean[best_pair]:.4f}) beats it by {gain:+.4f}, not more than "
+                f"{MIN_GAIN_STANDARD_ERRORS:g} standard error ({standard_error:.4f}) {where}"
+            )
         )
     else:
         variant = "hybrid"

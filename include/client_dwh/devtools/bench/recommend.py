@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from client_dwh.recommend.evaluate import evaluate_variants
+from client_dwh.recommend.evaluate import evaluate_variants, train_test_split_interactions, tune_blend
 from client_dwh.recommend.model import HybridRecommender
 from client_dwh.sources.synthetic.partners import generate_partner_services
 from client_dwh.sources.synthetic.service_tastes import generate_interactions, generate_portrait_clients
@@ -37,7 +37,16 @@ def bench_recommend(
     eval_clients = generate_portrait_clients(n_eval_clients, seed=seed + 1)
     eval_interactions = generate_interactions(eval_clients, services, seed=seed + 1)
     started = time.perf_counter()
-    metrics = evaluate_variants(eval_interactions, services, eval_clients, k=k, seed=seed)
+    train, _ = train_test_split_interactions(eval_interactions, test_share=0.2, seed=seed)
+    tuned = tune_blend(train, services, eval_clients, k=k, seed=seed)  # on validation, as the DAG does
+    timings["tune_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    metrics = evaluate_variants(
+        eval_interactions, services, eval_clients, k=k, seed=seed, blend=tuned["blend"],
+        k_neighbours=tuned["neighbours"],
+        variant_params={"collaborative": {"k_neighbours": tuned["component_neighbours"]}},
+    )  # fmt: skip
+    metrics["served"] = metrics["variant"] == tuned["variant"]
     timings["evaluate_s"] = time.perf_counter() - started
     return {
         "n_clients": n_clients,
@@ -45,6 +54,7 @@ def bench_recommend(
         "n_interactions": len(interactions),
         "n_recommendations": len(recommendations),
         **{name: round(value, 2) for name, value in timings.items()},
+        "tuned": {key: tuned[key] for key in ("blend", "neighbours", "variant", "reason")},
         "metrics": metrics,
     }
 
