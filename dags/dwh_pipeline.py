@@ -19,7 +19,13 @@ Waits for landed partitions the warehouse has not processed, then, for each part
    **Portrait threshold** changed) into `mart.client_portraits` and `mart.portrait_distribution`; its
    XCom is a short quality report (clients per portrait, unassigned share, mean confidence, re-mapped).
 
-Re-running any task or the whole DAG for the same parts changes nothing (`meta.partitions` registry).
+Parts of a batch are applied in order: a part waits while an earlier part of its batch has not landed,
+and the sensor fails at its timeout naming the missing part. A part that does not match its manifest fails
+load_partitions at once (no retries); build_core still builds the parts before it, then fails naming it.
+
+Re-running any task or the whole DAG for the same parts changes nothing (`meta.partitions` registry), and
+a re-run finishes whatever step failed before (`meta.part_steps`: marts, portraits, recommendations),
+even when no new part has arrived.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ import datetime as dt
 import logging
 
 from airflow.providers.common.sql.operators.sql import SQLCheckOperator
-from airflow.sdk import DAG, Param, chain, task
+from airflow.sdk import DAG, Param, TriggerRule, chain, task
 
 from client_dwh import config
 from client_dwh.assets import WAREHOUSE_MARTS
@@ -90,6 +96,14 @@ with DAG(
             title="As-of date for RFM",
             description="Recency is counted to this date. Empty: the day after each source's last invoice.",
         ),
+        "rfm_exclude_duplicate_lines": Param(
+            False,
+            type="boolean",
+            title="RFM: exclude exact-duplicate lines",
+            description="Off (the RFM specification): every valid export line counts, repeats included. On: a "
+            "line that repeats an earlier line of the same export field for field counts once. The RFM page "
+            "shows the choice and how many lines it concerns.",
+        ),
         "portrait_threshold": Param(
             DEFAULT_THRESHOLD,
             type="number",
@@ -123,16 +137,44 @@ with DAG(
     @task(task_display_name="Load partitions")
     def load_partitions(parts: list[dict], run_id=None) -> list[dict]:
         """Stage each part in its own transaction (verify manifest, COPY, quarantine bad lines)."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from client_dwh.landing import PartitionError
         from client_dwh.warehouse.pipeline import stage_parts
 
-        return stage_parts(parts, run_id=run_id)
+        try:
+            return stage_parts(parts, run_id=run_id)
+        except PartitionError as refused:
+            # A file that does not match its manifest cannot heal by retrying: fail now, no retries. The
+            # parts before it stay loaded, and build_core still builds them.
+            raise AirflowFailException(str(refused)) from None
 
-    @task(task_display_name="Build core")
-    def build_core(parts: list[dict], run_id=None) -> list[dict]:
+    # Also after a failed load_partitions: the parts before a refused one are still built into core
+    # (the task then fails, naming the refused part). Skipped when nothing arrived.
+    @task(task_display_name="Build core", trigger_rule=TriggerRule.NONE_SKIPPED)
+    def build_core(parts: list[dict] | None, run_id=None, params=None, dag_run=None) -> list[dict]:
         """Typed, validated core tables from each staged part, in order."""
-        from client_dwh.warehouse.pipeline import build_core
+        from airflow.sdk.exceptions import AirflowFailException
 
-        return build_core(parts, run_id=run_id)
+        from client_dwh.landing import PartitionError
+        from client_dwh.run_dates import run_as_of_date
+        from client_dwh.warehouse.pipeline import build_core_in_order, flag_overdue
+
+        if parts is None:
+            raise AirflowFailException("no parts to build: wait_for_partitions did not succeed (see its log)")
+        try:
+            built, not_staged = build_core_in_order(parts, run_id=run_id)
+        except PartitionError as refused:  # a part arriving after a later one: retrying cannot help
+            raise AirflowFailException(str(refused)) from None
+        if not_staged is not None:
+            # flag_overdue_instalments will not run after this failure: flag the parts that were built.
+            flag_overdue(run_as_of_date(params, dag_run).isoformat())
+            done = ", ".join(f"{p['batch']}/{p['part']}" for p in built) or "none"
+            raise AirflowFailException(
+                f"{not_staged} (load_partitions refused it, see its log); core is built from the parts "
+                f"before it ({done}); fix that part and re-run"
+            )
+        return built
 
     @task(task_display_name="Flag overdue instalments")
     def flag_overdue_instalments(params=None, dag_run=None) -> dict:
@@ -143,12 +185,17 @@ with DAG(
         return flag_overdue(run_as_of_date(params, dag_run).isoformat())
 
     @task(task_display_name="Build marts")
-    def build_marts(params=None, dag_run=None) -> dict:
+    def build_marts(params=None, dag_run=None, run_id=None) -> dict:
         """Rebuild every mart into mart_next; nothing readers see changes yet."""
         from client_dwh.run_dates import run_as_of_date
         from client_dwh.warehouse.marts import build_marts
 
-        return build_marts(run_as_of_date(params, dag_run).isoformat(), rfm_as_of=params["rfm_as_of_date"])
+        return build_marts(
+            run_as_of_date(params, dag_run).isoformat(),
+            rfm_as_of=params["rfm_as_of_date"],
+            run_id=run_id,
+            rfm_exclude_duplicate_lines=bool(params["rfm_exclude_duplicate_lines"]),
+        )
 
     check_marts = SQLCheckOperator(
         task_id="check_marts",
@@ -170,11 +217,20 @@ with DAG(
     def map_client_portraits(parts: list[dict], params=None, run_id=None) -> dict:
         """New or changed station clients (everyone when the model, portraits.json or the threshold
         changed) into mart.client_portraits; XCom: the quality report."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from client_dwh.portraits.catalogue import PortraitSchemaError
         from client_dwh.portraits.warehouse_mapping import format_mapping_report
         from client_dwh.portraits.warehouse_mapping import map_client_portraits as map_portraits
         from client_dwh.warehouse.pipeline import in_order
 
-        report = map_portraits(in_order(parts), threshold=float(params["portrait_threshold"]), run_id=run_id)
+        try:
+            report = map_portraits(
+                in_order(parts), threshold=float(params["portrait_threshold"]), run_id=run_id
+            )
+        except PortraitSchemaError as error:  # a wrong catalogue file does not get better on retry
+            # The parts stay pending for portraits (meta.part_steps): the next run maps them once it is fixed.
+            raise AirflowFailException(str(error)) from None
         log.info("%s", format_mapping_report(report))
         return report
 

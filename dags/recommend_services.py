@@ -114,6 +114,7 @@ with DAG(
         try:
             return warehouse.build_interaction_matrix(model_run_id=run_id, dag_run_id=run_id)
         except warehouse.NoTrainingData as nothing:
+            warehouse.note_nothing_to_train(run_id)
             raise AirflowSkipException(str(nothing)) from nothing
 
     @task(task_display_name="Train and evaluate variants")

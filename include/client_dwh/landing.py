@@ -161,6 +161,25 @@ def list_landed_parts(root: ObjectStoragePath, batch: str | None = None) -> list
 READ_CHUNK = 8 * 1024 * 1024  # bytes per read: a part of any size streams in bounded memory
 
 
+def list_uncommitted_parts(root: ObjectStoragePath, batch: str | None = None) -> set[tuple[str, int]]:
+    """(batch, part) of every part folder that has no manifest yet: still being written, or abandoned."""
+    found = set()
+    if not root.exists():
+        return found
+    for batch_dir in root.iterdir():
+        if (
+            not batch_dir.is_dir()
+            or (batch and batch_dir.name != batch)
+            or batch_dir.name.startswith(("_", "."))
+        ):
+            continue
+        for part_dir in batch_dir.iterdir():
+            match = PART_DIR.match(part_dir.name)
+            if match and not (part_dir / MANIFEST).exists():
+                found.add((batch_dir.name, int(match.group(1))))
+    return found
+
+
 def part_files(part: dict[str, Any]) -> dict[str, ObjectStoragePath]:
     """Every file the part's manifest lists, by entity; a missing one fails before anything is read."""
     part_dir = storage_path(part["path"])

@@ -111,7 +111,8 @@ def test_rfm_from_an_export_with_the_real_files_quirks(warehouse, landing, retai
     ]
 
     # As of 2010-12-11 (the day after the last invoice). Several lines of one invoice count once, the
-    # duplicate line and the cancellation not at all: 17850 has 2 invoices worth 6*2.55+6*3.39+6*1.85.
+    # cancellation not at all; by default (the RFM specification) the exact-duplicate line counts too:
+    # 17850 has 2 invoices worth 6*2.55+2*6*3.39+6*1.85.
     rfm = {
         row[0]: row[1:]
         for row in warehouse.execute(
@@ -121,7 +122,7 @@ def test_rfm_from_an_export_with_the_real_files_quirks(warehouse, landing, retai
     }
     as_of = dt.date(2010, 12, 11)
     assert rfm == {
-        "17850": (as_of, 8, 2, Decimal("46.74"), "153", "can't lose them", "United Kingdom"),
+        "17850": (as_of, 8, 2, Decimal("67.08"), "153", "can't lose them", "United Kingdom"),
         "12583": (as_of, 3, 1, Decimal("90.00"), "214", "hibernating", "France"),
         "13047": (as_of, 2, 2, Decimal("36.60"), "441", "loyal customers", "United Kingdom"),
         "15100": (as_of, 2, 1, Decimal("350.40"), "335", "need attention", "United Kingdom"),
@@ -130,7 +131,26 @@ def test_rfm_from_an_export_with_the_real_files_quirks(warehouse, landing, retai
     segments = warehouse.execute(
         "select sum(customers), sum(total_monetary) from mart.rfm_segments"
     ).fetchone()
-    assert segments == (5, Decimal("565.14"))
+    assert segments == (5, Decimal("585.48"))
+    settings = warehouse.execute(
+        """select source, exclude_duplicate_lines, duplicate_lines, duplicate_lines_excluded, lines_counted
+           from mart.rfm_settings"""
+    ).fetchall()
+    assert settings == [("shop", False, 1, 0, 9)]
+
+    # rfm_exclude_duplicate_lines: the repeated line counts once (6*2.55+6*3.39+6*1.85), and says so.
+    build_marts("2026-11-20", rfm_exclude_duplicate_lines=True)
+    publish_marts(run_id="test", last_part=None)
+    monetary = warehouse.execute("select monetary from mart.rfm where customer_id = '17850'").fetchone()
+    assert monetary == (Decimal("46.74"),)
+    assert warehouse.execute("select sum(total_monetary) from mart.rfm_segments").fetchone() == (
+        Decimal("565.14"),
+    )
+    settings = warehouse.execute(
+        """select source, exclude_duplicate_lines, duplicate_lines, duplicate_lines_excluded, lines_counted
+           from mart.rfm_settings"""
+    ).fetchall()
+    assert settings == [("shop", True, 1, 1, 8)]
 
     # An earlier as-of date only counts purchases before it.
     build_marts("2026-11-20", rfm_as_of="2010-12-09")

@@ -205,8 +205,13 @@ def rfm_page(conn, base: str, viewer: Viewer, source: str | None) -> str:
     source = source or (sources[0] if sources else None)
     summary = [] if "mart.rfm_segments" in missing else queries.rfm_segment_summary(conn, source)
     cells = [] if "mart.rfm" in missing else queries.rf_heatmap(conn, source)
+    # A warehouse whose marts predate mart.rfm_settings simply shows no line about the choice.
+    settings = (
+        None if queries.missing_tables(conn, ["mart.rfm_settings"]) else queries.rfm_settings(conn, source)
+    )
     return render(
         "rfm.html",
+        settings=settings,
         base=base,
         viewer=viewer,
         active="/rfm",

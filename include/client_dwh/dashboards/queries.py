@@ -406,6 +406,17 @@ def rfm_segment_summary(conn, source: str | None) -> list[dict[str, Any]]:
     )
 
 
+def rfm_settings(conn, source: str | None) -> dict[str, Any] | None:
+    """How mart.rfm was computed for ``source``: the duplicate-lines choice and the lines it concerns."""
+    found = rows(
+        conn,
+        """select exclude_duplicate_lines, duplicate_lines, duplicate_lines_excluded, lines_counted, as_of_date
+           from mart.rfm_settings where source = %(source)s""",
+        {"source": source},
+    )
+    return found[0] if found else None
+
+
 def rf_heatmap(conn, source: str | None) -> list[dict[str, Any]]:
     return rows(
         conn,

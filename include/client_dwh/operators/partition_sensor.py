@@ -14,25 +14,71 @@ log = logging.getLogger(__name__)
 def find_pending_parts(
     landing_url: str | None, batch: str | None, max_parts: int, conn_id: str
 ) -> list[dict]:
-    """Committed parts, in order, that are not yet loaded or not yet built into core."""
-    from client_dwh.landing import landing_root, list_landed_parts
-    from client_dwh.warehouse.db import connect, query
+    """Committed parts, in order, that are not yet loaded, built into core, or processed by every later step."""
+    return scan_landing_zone(landing_url, batch, max_parts, conn_id)[0]
 
-    landed = list_landed_parts(landing_root(landing_url), batch or None)
+
+def scan_landing_zone(
+    landing_url: str | None, batch: str | None, max_parts: int, conn_id: str
+) -> tuple[list[dict], list[str]]:
+    """``(pending parts in load order, one line per part held back by a missing earlier part)``.
+
+    A part is never handed out before every earlier part of its batch (numbered from part-0001) has
+    landed or was loaded before: applying part 3 and then a late part 2 would make part 2's older records
+    current. Such a part waits for the gap; the lines name the missing part.
+    """
+    from client_dwh.landing import landing_root, list_landed_parts, list_uncommitted_parts, part_name
+    from client_dwh.warehouse.db import connect, query
+    from client_dwh.warehouse.progress import fully_processed_parts
+
+    root = landing_root(landing_url)
+    landed = list_landed_parts(root, batch or None)
     with connect(conn_id) as conn:
-        done = {
-            (b, p)
-            for b, p in query(
-                conn, "select batch_id, part_no from meta.partitions where core_built_at is not null"
+        done = fully_processed_parts(conn)
+        loaded = {(b, p) for b, p in query(conn, "select batch_id, part_no from meta.partitions")}
+    known = loaded | {(p.batch, p.part) for p in landed}
+    uncommitted: set[tuple[str, int]] | None = None
+    pending, waiting, blocked = [], [], set()
+    for part in landed:
+        if (part.batch, part.part) in done:
+            continue
+        if part.batch in blocked:
+            continue
+        missing = next((n for n in range(1, part.part) if (part.batch, n) not in known), None)
+        if missing is not None:
+            if uncommitted is None:
+                uncommitted = list_uncommitted_parts(root, batch or None)
+            missing_path = f"{root}/{part.batch}/{part_name(missing)}"
+            why = (
+                "has no _manifest.json yet (still being written, or its manifest was removed)"
+                if (part.batch, missing) in uncommitted
+                else "has not landed"
             )
-        }
-    pending = [p.to_xcom() for p in landed if (p.batch, p.part) not in done]
-    log.info("landed parts: %d, fully processed: %d, pending: %d", len(landed), len(done), len(pending))
-    return pending[:max_parts]
+            waiting.append(
+                f"{missing_path} {why}: {part_name(part.part)} and later parts of batch {part.batch} wait for it "
+                "(parts are applied in order); land it with its manifest"
+            )
+            blocked.add(part.batch)
+            continue
+        pending.append(part.to_xcom())
+    log.info(
+        "landed parts: %d, fully processed: %d, pending: %d, batches waiting for a missing part: %d",
+        len(landed),
+        len(done),
+        len(pending),
+        len(waiting),
+    )
+    for line in waiting:
+        log.warning("%s", line)
+    return pending[:max_parts], waiting
 
 
 class PendingPartitionSensor(BaseSensorOperator):
     """Wait until at least one landed part is pending; push the pending parts' metadata to XCom.
+
+    A part whose batch has a gap before it (an earlier part not landed, or without its manifest) is
+    held back; when only such parts are waiting, the task fails at its timeout naming the missing part
+    (even with ``skip_when_nothing_arrives``: a gap is not a quiet day).
 
     The XCom value is a list of ``{batch, part, path, files: {entity: {path, rows, sha256}},
     manifest_sha256, rows}`` in load order. When nothing arrives within ``timeout`` seconds the task
@@ -61,7 +107,9 @@ class PendingPartitionSensor(BaseSensorOperator):
         self.conn_id = conn_id
 
     def poke(self, context) -> PokeReturnValue:
-        pending = find_pending_parts(self.landing_url, self.batch, int(self.max_parts), self.conn_id)
+        pending, self._waiting = scan_landing_zone(
+            self.landing_url, self.batch, int(self.max_parts), self.conn_id
+        )
         if pending:
             log.info("pending parts: %s", [f"{p['batch']}/{p['part']}" for p in pending])
         return PokeReturnValue(is_done=bool(pending), xcom_value=pending or None)
@@ -74,6 +122,10 @@ class PendingPartitionSensor(BaseSensorOperator):
         except AirflowSensorTimeout as timeout:
             from client_dwh.landing import landing_root
 
+            if getattr(self, "_waiting", None):  # a gap is not a quiet day: never skipped
+                raise AirflowSensorTimeout(
+                    f"waited {self.timeout:.0f} s for a missing part: " + "; ".join(self._waiting)
+                ) from timeout
             message = (
                 f"no new partition arrived under {landing_root(self.landing_url)} within {self.timeout:.0f} s "
                 f"(batch filter: {self.batch or 'any'}); run generate_sources or land parts there"

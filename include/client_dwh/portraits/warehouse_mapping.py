@@ -21,6 +21,7 @@ from client_dwh.portraits.threshold import DEFAULT_THRESHOLD, MAX_THRESHOLD, MIN
 from client_dwh.portraits.upload import UNASSIGNED_NAME
 from client_dwh.warehouse.db import connect, query
 from client_dwh.warehouse.marts import record_mart_refresh
+from client_dwh.warehouse.progress import claim_parts, finish_claimed_parts
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ def map_client_portraits(
     catalogue = load_portraits(catalogue_path or config.PORTRAITS_FILE)
     with connect(conn_id) as conn:
         query(conn, "select pg_advisory_xact_lock(hashtext('client_dwh.portraits'))")
+        claim_parts(conn, "portraits", run_id)  # before reading core: marks only what this run maps
         # The view aggregates every visit: compute it once per run.
         query(
             conn,
@@ -98,6 +100,7 @@ def map_client_portraits(
         )[0]
         _rebuild_distribution(conn, catalogue)
         _record_refresh(conn, run_id, parts)
+        finish_claimed_parts(conn, "portraits", run_id)
         report = _report(conn, catalogue, threshold)
     report["remapped"] = {
         "clients": mapped,

@@ -21,6 +21,7 @@ from client_dwh import config
 from client_dwh.recommend.variants import VARIANTS
 from client_dwh.warehouse.db import connect, query, run_sql
 from client_dwh.warehouse.marts import record_mart_refresh
+from client_dwh.warehouse.progress import claim_parts, finish_claimed_parts
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -81,6 +82,8 @@ def build_interaction_matrix(
 ) -> dict[str, Any]:
     """Snapshot core's clients and client x service weights for this run; return the counts."""
     with connect(conn_id) as conn:
+        # Before the snapshot reads core: publish_recommendations marks exactly these parts done.
+        claim_parts(conn, "recommendations", dag_run_id or model_run_id)
         run_sql(
             conn,
             "mart/recommender_training_set.sql",
@@ -105,6 +108,14 @@ def build_interaction_matrix(
     }
     log.info("training snapshot %s", result)
     return result
+
+
+def note_nothing_to_train(dag_run_id: str | None, conn_id: str = "dwh") -> int:
+    """The parts core holds give nothing to train on: count them as processed, so that a re-run of
+    dwh_pipeline does not wait for recommendations that cannot exist (a later part can change that)."""
+    with connect(conn_id) as conn:
+        claim_parts(conn, "recommendations", dag_run_id)
+        return finish_claimed_parts(conn, "recommendations", dag_run_id)
 
 
 def load_training_data(conn, model_run_id: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -332,6 +343,7 @@ def publish_recommendations(
             conn, "select count(*), count(distinct client_id) from mart.recommendations"
         )
         _record_refresh(conn, "mart.recommendations", dag_run_id or model_run_id, published)
+        finish_claimed_parts(conn, "recommendations", dag_run_id or model_run_id)
     result = {
         "model_run_id": model_run_id,
         "variant": chosen,

@@ -12,12 +12,17 @@ from typing import Any
 
 from client_dwh import amount_bands, config
 from client_dwh.entities import ENTITIES
+from client_dwh.landing import PartitionError
 from client_dwh.warehouse.db import connect, query, run_sql
 
 log = logging.getLogger(__name__)
 
 # (entity, SQL file, core table) in build order, from the entity registry.
 CORE_STEPS = tuple((e.name, e.core_sql, e.core_table) for e in ENTITIES.values())
+
+
+class PartNotStaged(RuntimeError):
+    """Core was asked to build a part that load_partitions has not loaded (it refused or never saw it)."""
 
 
 def build_core_for_part(
@@ -33,10 +38,22 @@ def build_core_for_part(
             params,
         )
         if not state:
-            raise RuntimeError(f"part {batch}/{part_no} is not staged yet; load it before building core")
+            raise PartNotStaged(f"{part['path']}: part {batch}/{part_no} is not loaded into staging")
         if state[0][0] is not None:
             log.info("core already built from part %s/%s; nothing to do", batch, part_no)
             return {"batch": batch, "part": part_no, "skipped": True}
+        later = query(
+            conn,
+            """select max(part_no) from meta.partitions
+               where batch_id = %(batch_id)s and part_no > %(part_no)s and core_built_at is not null""",
+            params,
+        )[0][0]
+        if later is not None:
+            raise PartitionError(
+                f"{part['path']}: part {part_no} of batch {batch} arrived after part {later} was built into "
+                "core; applying it now would make its older records current. Land its records again as a "
+                "part after the batch's last part (or in a new batch)"
+            )
         stats = {}
         for entity, sql_file, core_table in CORE_STEPS:
             started = time.perf_counter()

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from client_dwh import config
 from client_dwh.warehouse.db import connect, query, run_sql
+from client_dwh.warehouse.progress import claim_parts, finish_claimed_parts
 
 if TYPE_CHECKING:
     import psycopg
@@ -30,6 +31,7 @@ MARTS: dict[str, str] = {
     "client_segments": "mart/client_segments.sql",
     "rfm": "mart/rfm.sql",
     "rfm_segments": "mart/rfm_segments.sql",  # summarises rfm
+    "rfm_settings": "mart/rfm_settings.sql",  # how rfm was computed (duplicate lines), for the dashboard
 }
 
 
@@ -38,12 +40,24 @@ def build_marts(
     conn_id: str = config.DWH_CONN_ID,
     marts: dict[str, str] | None = None,
     rfm_as_of: str | None = None,
+    run_id: str | None = None,
+    rfm_exclude_duplicate_lines: bool = False,
 ) -> dict[str, Any]:
-    """``rfm_as_of`` (yyyy-mm-dd) overrides the RFM as-of date, by default each source's last day + 1."""
+    """``rfm_as_of`` (yyyy-mm-dd) overrides the RFM as-of date, by default each source's last day + 1;
+    ``rfm_exclude_duplicate_lines`` leaves exact-duplicate export lines out of RFM (default: they count,
+    as the RFM specification says).
+
+    Claims the core-built parts for ``run_id`` (meta.part_steps); ``publish_marts`` of the same run
+    marks them done."""
     marts = marts or MARTS
-    params = {"as_of": as_of, "rfm_as_of": rfm_as_of or None}
+    params = {
+        "as_of": as_of,
+        "rfm_as_of": rfm_as_of or None,
+        "rfm_exclude_duplicate_lines": bool(rfm_exclude_duplicate_lines),
+    }
     with connect(conn_id) as conn:
         query(conn, "select pg_advisory_xact_lock(hashtext('client_dwh.marts'))")
+        claim_parts(conn, "marts", run_id)  # before reading core: never claims more than the marts saw
         query(conn, f"drop schema if exists {NEXT_SCHEMA} cascade")
         query(conn, f"create schema {NEXT_SCHEMA}")
         rows, seconds = {}, {}
@@ -72,6 +86,7 @@ def publish_marts(
             query(conn, f"insert into mart.{table} select * from {NEXT_SCHEMA}.{table}")
             ((rows[table],),) = query(conn, f"select count(*) from mart.{table}")
             record_mart_refresh(conn, f"mart.{table}", run_id, last_part, rows[table])
+        finish_claimed_parts(conn, "marts", run_id)
     log.info("published marts: %s", rows)
     return {"rows": rows}
 

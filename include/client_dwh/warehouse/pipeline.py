@@ -37,6 +37,22 @@ def build_core(parts: Any, run_id: str | None = None, conn_id: str = config.DWH_
     return [build_core_for_part(part, run_id=run_id, conn_id=conn_id) for part in in_order(parts)]
 
 
+def build_core_in_order(
+    parts: Any, run_id: str | None = None, conn_id: str = config.DWH_CONN_ID
+) -> tuple[list[dict], Exception | None]:
+    """Like ``build_core``, but stop at the first part that is not staged (staging refused it) instead of
+    failing: ``(stats of the parts built or skipped before it, that part's PartNotStaged or None)``."""
+    from client_dwh.warehouse.core import PartNotStaged, build_core_for_part
+
+    built = []
+    for part in in_order(parts):
+        try:
+            built.append(build_core_for_part(part, run_id=run_id, conn_id=conn_id))
+        except PartNotStaged as missing:
+            return built, missing
+    return built, None
+
+
 def flag_overdue(as_of: str, conn_id: str = config.DWH_CONN_ID) -> dict[str, Any]:
     """Overdue flags, days past due and loan states as of ``as_of`` (yyyy-mm-dd)."""
     from client_dwh.warehouse.core import flag_overdue_instalments
@@ -55,7 +71,7 @@ def refresh_marts(
     publish_marts, with its check_marts gate between them)."""
     from client_dwh.warehouse.marts import build_marts, publish_marts
 
-    built = build_marts(str(as_of), conn_id=conn_id, rfm_as_of=rfm_as_of)
+    built = build_marts(str(as_of), conn_id=conn_id, rfm_as_of=rfm_as_of, run_id=run_id)
     published = publish_marts(run_id=run_id, last_part=last_part, conn_id=conn_id)
     return {**built, "published": published["rows"]}
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from client_dwh import config
 from client_dwh.entities import ENTITIES
-from client_dwh.landing import part_files, verified_chunks
+from client_dwh.landing import MANIFEST, PartitionError, part_files, verified_chunks
 from client_dwh.warehouse.db import connect, query, run_sql
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,10 @@ def load_partition(
     files = part_files(part)  # a missing file: PartitionError naming it, before any write
     unknown = set(files) - set(ENTITIES)
     if unknown:
-        raise ValueError(f"part {batch}/{part_no} has files for unknown entities: {sorted(unknown)}")
+        raise PartitionError(
+            f"{part['path']}/{MANIFEST}: lists files of unknown entities {sorted(unknown)}; "
+            f"known: {', '.join(ENTITIES)}"
+        )
     with connect(conn_id) as conn:
         query(conn, "select pg_advisory_xact_lock(hashtext(%(b)s), %(p)s)", {"b": batch, "p": part_no})
         done = query(
@@ -43,9 +46,9 @@ def load_partition(
         )
         if done:
             if done[0][0] != part["manifest_sha256"]:
-                raise ValueError(
-                    f"part {batch}/{part_no} was loaded before from a different manifest; "
-                    "a landed part must not change (land it as a new part or a new batch)"
+                raise PartitionError(
+                    f"{part['path']}/{MANIFEST}: part {batch}/{part_no} was loaded before from a different "
+                    "manifest; a landed part must not change (land it as a new part or a new batch)"
                 )
             log.info("part %s/%s is already loaded; nothing to do", batch, part_no)
             return {"batch": batch, "part": part_no, "skipped": True, "entities": {}}

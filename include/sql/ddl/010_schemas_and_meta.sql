@@ -21,6 +21,21 @@ create table if not exists meta.partitions (
 );
 comment on table meta.partitions is 'Parts loaded into staging (and later built into core): the idempotency registry.';
 
+-- What each step after core has processed, per part: a step claims the core-built parts when it starts
+-- reading core and marks them done when it publishes. A part is processed when core and every step are.
+create table if not exists meta.part_steps (
+    batch_id       text        not null,
+    part_no        integer     not null,
+    step           text        not null check (step in ('marts', 'portraits', 'recommendations')),
+    claimed_by_run text,
+    claimed_at     timestamptz not null,
+    done_at        timestamptz,
+    done_by_run    text,
+    primary key (batch_id, part_no, step),
+    foreign key (batch_id, part_no) references meta.partitions (batch_id, part_no) on delete cascade
+);
+comment on table meta.part_steps is 'Per part and step after core (marts, portraits, recommendations): claimed by which run, done when.';
+
 -- Every record that did not make it into a layer, with the reason: nothing is dropped silently.
 create table if not exists meta.quarantine (
     quarantine_id  bigint generated always as identity primary key,

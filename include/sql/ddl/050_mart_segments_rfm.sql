@@ -57,6 +57,17 @@ create table if not exists mart.rfm_segments (
 );
 comment on table mart.rfm_segments is 'One row per RFM segment: size and average R, F, M.';
 
+create table if not exists mart.rfm_settings (
+    source                   text    not null primary key,
+    as_of_date               date    not null,
+    exclude_duplicate_lines  boolean not null,
+    duplicate_lines          bigint  not null,
+    duplicate_lines_excluded bigint  not null,
+    lines_counted            bigint  not null
+);
+comment on table mart.rfm_settings is 'How mart.rfm was computed per source: whether exact-duplicate export lines were excluded (the rfm_exclude_duplicate_lines Param; off by default, as the RFM specification counts every valid line), how many such lines there are, how many were left out, and how many lines counted.';
+comment on column mart.rfm_settings.duplicate_lines is 'Lines that repeat an earlier line of the same export field for field (core.retail_lines rfm_exclusion_reason = ''duplicate line'').';
+
 -- One definition of each segment rule, shared by the marts and their checks.
 create or replace function meta.product_segment(usage_count integer) returns text
 language sql immutable parallel safe as $$

@@ -1,6 +1,7 @@
 -- Recency, frequency, monetary value per (source, customer) of the online-retail lines that count for
 -- RFM (core.retail_lines.rfm_exclusion_reason is null: customer known, no cancellation, quantity and
--- price positive, not a duplicate line).
+-- price positive; exact-duplicate lines count too unless %(rfm_exclude_duplicate_lines)s, the
+-- rfm_exclude_duplicate_lines Param - the original RFM specification counts every valid line).
 -- As-of date: the bound rfm_as_of when given, else the day after the source's latest invoice date;
 -- only purchases before the as-of date count. Scores are quintiles (ntile 5) over a deterministic
 -- order, ties broken by customer_id: the most recent fifth gets R = 5, the most frequent F = 5, the
@@ -17,7 +18,9 @@ with as_of as (
            mode() within group (order by l.country) as country
     from core.retail_lines as l
     join as_of as a using (source)
-    where l.rfm_exclusion_reason is null and l.invoice_at < a.as_of_date
+    where (l.rfm_exclusion_reason is null
+           or (l.rfm_exclusion_reason = 'duplicate line' and not %(rfm_exclude_duplicate_lines)s))
+      and l.invoice_at < a.as_of_date
     group by l.source, l.customer_id, a.as_of_date
 ), scored as (
     select c.*, c.as_of_date - c.last_purchase as recency_days,
