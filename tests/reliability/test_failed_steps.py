@@ -4,14 +4,10 @@ cumulative parts, written by the project's emulation of that system."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from faults import (
     assert_every_row_accounted_for,
-    fingerprint,
+    assert_same_state,
     later,
-    reset_warehouse,
     run_pipeline,
     task_states,
 )
@@ -19,37 +15,11 @@ from faults import (
 from client_dwh import config
 
 BATCH = "export-2026-11"
-# The loan book and the fuel-station data: what the marts and the portraits read (partner data would
-# only add model training time to every run).
-ENTITIES = ("clients", "loans", "payments", "products", "product_usage", "station_clients", "station_visits")
 
 
-@pytest.fixture
-def export(landing_zone):
-    import datetime as dt
-
-    from client_dwh.sources.synthetic.land import generate_and_land
-
-    generate_and_land(
-        clients=90,
-        parts=3,
-        seed=13,
-        batch=BATCH,
-        as_of=dt.date(2026, 11, 20),
-        landing_url=landing_zone,
-        entities=ENTITIES,
-    )
-    return Path(landing_zone) / BATCH
-
-
-def _clean_state(conn) -> dict:
-    reset_warehouse(conn)
-    run = run_pipeline({"batch": BATCH}, later(50))
-    assert str(run.state) == "success"
-    return fingerprint(conn)
-
-
-def test_a_corrupt_part_fails_at_once_and_the_parts_before_it_are_still_built(warehouse, export):
+def test_a_corrupt_part_fails_at_once_and_the_parts_before_it_are_still_built(
+    warehouse, export, clean_export_state
+):
     payments = export / "part-0003" / "payments.jsonl"
     good = payments.read_bytes()
     flipped = bytearray(good)
@@ -73,11 +43,12 @@ def test_a_corrupt_part_fails_at_once_and_the_parts_before_it_are_still_built(wa
     run = run_pipeline({"batch": BATCH}, later(10))
     assert str(run.state) == "success"
     assert_every_row_accounted_for(warehouse)
-    repaired = fingerprint(warehouse)
-    assert _clean_state(warehouse) == repaired
+    assert_same_state(warehouse, clean_export_state)
 
 
-def test_a_step_that_failed_is_redone_by_the_next_run(warehouse, export, tmp_path, monkeypatch):
+def test_a_step_that_failed_is_redone_by_the_next_run(
+    warehouse, export, clean_export_state, tmp_path, monkeypatch
+):
     broken = tmp_path / "portraits.json"
     text = config.PORTRAITS_FILE.read_text(encoding="utf-8")
     broken.write_text(text[: len(text) // 2], encoding="utf-8")  # saved half-way through an edit
@@ -102,5 +73,4 @@ def test_a_step_that_failed_is_redone_by_the_next_run(warehouse, export, tmp_pat
     from client_dwh.operators.partition_sensor import scan_landing_zone
 
     assert scan_landing_zone(None, BATCH, 100, "dwh") == ([], [])
-    repaired = fingerprint(warehouse)
-    assert _clean_state(warehouse) == repaired
+    assert_same_state(warehouse, clean_export_state)

@@ -1,0 +1,128 @@
+"""A loading process killed with SIGKILL (no clean-up of any kind) in the middle of staging or of core,
+and two runs of the whole pipeline at once: afterwards the warehouse is exactly what a clean run leaves.
+
+The kill is made deterministic by a lock: the test holds a SHARE lock on ``meta.partitions``, so the
+loader does all of its work on the part and then waits to record it; it is killed while waiting, with
+its transaction open, and the lock is released only after the kill.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import time
+
+import psycopg
+import pytest
+from faults import (
+    AS_OF,
+    assert_every_row_accounted_for,
+    assert_same_state,
+    landed_parts,
+    run_pipeline,
+    spawn_python,
+)
+
+BATCH = "export-2026-11"
+
+
+def _wait_for(condition, what: str, seconds: float = 120):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"gave up waiting for {what}")
+
+
+def _kill_while_recording(test_database: str, code: str, parts: list[dict]) -> None:
+    """Run ``code`` (with ``parts`` as PARTS) in a new process, SIGKILL it once it waits to record its
+    work in meta.partitions, then let its orphaned server session end."""
+    with psycopg.connect(test_database) as holder, psycopg.connect(test_database, autocommit=True) as watch:
+        holder.execute("lock table meta.partitions in share mode")  # open transaction until rollback
+        loader = spawn_python(
+            f"import json, os\nPARTS = json.loads(os.environ['PARTS'])\n{code}", PARTS=json.dumps(parts)
+        )
+        try:
+            (backend,) = _wait_for(
+                lambda: watch.execute(
+                    """select pid from pg_stat_activity where datname = current_database()
+                       and wait_event_type = 'Lock' and query ilike '%meta.partitions%'"""
+                ).fetchone(),
+                "the loader to wait for meta.partitions",
+            )
+            loader.send_signal(signal.SIGKILL)
+            assert loader.wait(30) == -signal.SIGKILL
+        finally:
+            if loader.poll() is None:
+                loader.kill()
+            holder.rollback()
+        _wait_for(
+            lambda: not watch.execute("select 1 from pg_stat_activity where pid = %s", (backend,)).fetchone(),
+            "the killed loader's session to end",
+        )
+
+
+@pytest.mark.parametrize("stage", ["staging", "core"])
+def test_a_loader_killed_mid_part_leaves_nothing_and_the_rerun_is_exact(
+    warehouse, test_database, export, clean_export_state, stage
+):
+    parts = landed_parts(str(export.parent), BATCH)
+    if stage == "core":
+        from client_dwh.warehouse.pipeline import stage_parts
+
+        stage_parts(parts)
+        code = "from client_dwh.warehouse.pipeline import build_core\nbuild_core(PARTS)"
+    else:
+        code = "from client_dwh.warehouse.pipeline import stage_parts\nstage_parts(PARTS)"
+    _kill_while_recording(test_database, code, parts)
+
+    # Nothing of the killed work is visible: not a staged row (staging) or a core row (core).
+    recorded = warehouse.execute("select count(*), count(core_built_at) from meta.partitions").fetchone()
+    assert recorded == ((3, 0) if stage == "core" else (0, 0))
+    layer = "core" if stage == "core" else "staging"
+    assert warehouse.execute(f"select count(*) from {layer}.clients").fetchone() == (0,)
+
+    run = run_pipeline({"batch": BATCH})
+    assert str(run.state) == "success"
+    assert_every_row_accounted_for(warehouse)
+    assert_same_state(warehouse, clean_export_state)
+
+
+def test_two_runs_at_once_leave_what_one_run_leaves(warehouse, export, clean_export_state, tmp_path):
+    from faults import ROOT
+
+    runs = []  # each run has an Airflow metadata DB of its own; they share the warehouse and the landing zone
+    for n in (1, 2):
+        metadata = tmp_path / f"airflow-{n}.db"
+        shutil.copy(_airflow_db_path(), metadata)
+        runs.append(
+            spawn_python(
+                f"""
+                import sys
+                sys.path.insert(0, {str(ROOT / "tests" / "reliability")!r})
+                from faults import later, run_pipeline
+                run = run_pipeline({{"batch": {BATCH!r}, "as_of_date": {AS_OF!r}}}, later({n}), recommend=False)
+                sys.exit(0 if str(run.state) == "success" else 1)
+                """,
+                AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{metadata}",
+            )
+        )
+    assert [r.wait(600) for r in runs] == [0, 0]
+    # This export gives the recommender nothing to train on: what recommend_services records then.
+    from client_dwh.recommend.warehouse import note_nothing_to_train
+
+    note_nothing_to_train("after both runs")
+    assert warehouse.execute(
+        "select count(*) from meta.partitions where core_built_at is not null"
+    ).fetchone() == (3,)
+    assert_every_row_accounted_for(warehouse)
+    assert_same_state(warehouse, clean_export_state)
+
+
+def _airflow_db_path() -> str:
+    import os
+
+    return os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].removeprefix("sqlite:///")
