@@ -111,10 +111,6 @@ def test_two_runs_at_once_leave_what_one_run_leaves(warehouse, export, clean_exp
             )
         )
     assert [r.wait(600) for r in runs] == [0, 0]
-    # This export gives the recommender nothing to train on: what recommend_services records then.
-    from client_dwh.recommend.warehouse import note_nothing_to_train
-
-    note_nothing_to_train("after both runs")
     assert warehouse.execute(
         "select count(*) from meta.partitions where core_built_at is not null"
     ).fetchone() == (3,)
