@@ -84,6 +84,9 @@ def fill_marts(conn: psycopg.Connection) -> None:
             "insert into mart.rfm_segments values ('online_retail', %s, %s, %s, 30, 2.5, 500, %s)",
             [("Champions", 5, 50.0, 2500), ("At Risk", 5, 50.0, 1500)],
         )
+        cur.execute(
+            "insert into mart.rfm_settings values ('online_retail', %s, false, 12, 0, 340)", (AS_OF,)
+        )  # duplicate lines counted (the default), 12 of them
         cur.executemany(
             "insert into mart.client_portraits values (%s, %s, %s, 0.3, %s, null, 'v1', 'sha', 'fh', now())",
             [(n, "commuter" if n % 2 else "family", "Коммутер" if n % 2 else "Семья", c)

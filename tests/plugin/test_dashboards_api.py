@@ -333,3 +333,12 @@ def test_recommendations_page_draws_variants_per_metric_and_the_trend_over_runs(
     trend = figures["fig-metrics-trend"]
     assert {trace["name"] for trace in trend["data"]} == {"A", "B"}
     assert all(len(trace["x"]) == 2 for trace in trend["data"])  # two training runs
+
+
+def test_rfm_page_says_whether_duplicate_lines_count_and_how_many(client, viewer):
+    page = get(client, "/rfm", viewer, lang="en").text
+    assert "Exact-duplicate export lines" in page
+    assert "as of 2026-03-15: 12." in page
+    assert "Counted, as the RFM specification says" in page
+    assert "Lines counted for RFM: 340." in page
+    assert "rfm_exclude_duplicate_lines" in page

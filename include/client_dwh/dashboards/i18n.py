@@ -98,6 +98,25 @@ TEXT: dict[str, tuple[str, str]] = {
     "segments": ("Сегменты", "Segments"),
     "csv.segment_summary": ("сводка по сегментам", "segment summary"),
     "csv.customers": ("покупатели", "customers"),
+    "rfm.duplicates": (
+        "Точные повторы строк выгрузки (строка, совпадающая с более ранней строкой той же выгрузки во всех "
+        "полях) на {as_of}: {lines}.",
+        "Exact-duplicate export lines (a line repeating an earlier line of the same export field for field) "
+        "as of {as_of}: {lines}.",
+    ),
+    "rfm.duplicates_excluded": (
+        "Исключены из RFM: {excluded} строк не учтено.",
+        "Excluded from RFM: {excluded} lines left out.",
+    ),
+    "rfm.duplicates_counted": (
+        "Учтены, как требует спецификация RFM (ничего не исключено).",
+        "Counted, as the RFM specification says (none left out).",
+    ),
+    "rfm.lines_counted": ("Строк в расчёте RFM: {lines}.", "Lines counted for RFM: {lines}."),
+    "rfm.duplicates_param": (
+        "Выбор задаёт параметр rfm_exclude_duplicate_lines DAG dwh_pipeline.",
+        "Chosen by the rfm_exclude_duplicate_lines Param of dwh_pipeline.",
+    ),
     # portraits
     "portrait_histogram": ("Портрет (гистограмма)", "Portrait (histogram)"),
     "all_portraits": ("все портреты", "all portraits"),
