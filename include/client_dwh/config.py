@@ -35,3 +35,8 @@ DWH_TEMP_BUFFERS = os.environ.get("DWH_TEMP_BUFFERS", "512MB")
 DEFAULT_CLIENTS = int(os.environ.get("DEFAULT_CLIENTS", "1000"))
 DEFAULT_PARTS = int(os.environ.get("DEFAULT_PARTS", "5"))
 DEFAULT_SEED = int(os.environ.get("DEFAULT_SEED", "42"))
+
+# Credit-risk conventions (include/sql/core/loan_delinquency.sql): arrears below the tolerance (RUB)
+# are technical and leave a loan current; a loan more than WRITE_OFF_DPD days past due is written off.
+ARREARS_TOLERANCE = float(os.environ.get("ARREARS_TOLERANCE", "100"))
+WRITE_OFF_DPD = int(os.environ.get("WRITE_OFF_DPD", "180"))

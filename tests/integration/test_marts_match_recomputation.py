@@ -89,11 +89,44 @@ def test_overdue_by_month_and_notifications_match_pandas(warehouse, landing):
         100 * joined["contracts_overdue"] / joined["contracts_due"], joined["share"], atol=0.005
     )
 
-    # Notifications: every loan with an instalment still owed past its due date, with its days past due.
-    owed = p[(p["due"] < as_of) & (~paid_by_as_of | short)].copy()
-    owed["dpd"] = (as_of - owed["due"]).dt.days
-    expected_dpd = owed.groupby("loan_id")["dpd"].max()
+    # Notifications: loans whose payments, settling the oldest amounts first, leave arrears of at least
+    # the tolerance, not written off (past 180 days at some day), with days since the oldest amount owed.
+    expected_dpd = _allocation_dpd(payments, as_of)
     actual_dpd = dict(
         warehouse.execute("select loan_id, days_past_due from mart.overdue_notifications").fetchall()
     )
-    assert actual_dpd == expected_dpd.to_dict()
+    assert len(actual_dpd) > 5
+    assert actual_dpd == expected_dpd
+
+
+def _allocation_dpd(payments: pd.DataFrame, as_of: pd.Timestamp, tolerance=100.0, write_off=180) -> dict:
+    """Days past due per loan in arrears, loan by loan in plain Python (no shared code with the SQL)."""
+    result = {}
+    for loan_id, rows in payments.groupby("loan_id"):
+        rows = rows.sort_values(["due_date", "instalment_no"])
+        dues = list(zip(pd.to_datetime(rows["due_date"]), rows["amount_due"].astype(float), strict=True))
+        paid = [
+            (pd.Timestamp(d), float(a))
+            for d, a in zip(rows["paid_date"], rows["amount_paid"], strict=True)
+            if isinstance(d, str)
+        ]
+
+        def dpd_on(day, dues=dues, paid=paid):
+            covered = sum(a for d, a in paid if d <= day)
+            owed_since = None
+            for due, amount in dues:
+                if due >= day:
+                    break
+                covered -= amount
+                if -covered >= tolerance and owed_since is None:
+                    owed_since = due
+            return (day - owed_since).days if owed_since is not None and -covered >= tolerance else 0
+
+        # written off: some day up to as_of with more than `write_off` days past due (checked on the days
+        # an instalment reaches write_off + 1 days, the only days the DPD can first pass the threshold)
+        if any(dpd_on(due + pd.Timedelta(days=write_off + 1)) > write_off
+               for due, _ in dues if due + pd.Timedelta(days=write_off + 1) <= as_of):  # fmt: skip
+            continue
+        if (dpd := dpd_on(as_of)) > 0:
+            result[loan_id] = dpd
+    return result

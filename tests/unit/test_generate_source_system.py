@@ -26,13 +26,22 @@ def test_same_seed_same_data_other_seed_other_data(frames):
     assert not frames["clients"]["full_name"].equals(other["clients"]["full_name"])
 
 
-def test_days_of_one_month_describe_the_same_world():
+def test_days_of_one_month_describe_the_same_world_and_it_grows_every_day():
     early = generate_source_system(300, seed=3, as_of=dt.date(2026, 11, 5))
     late = generate_source_system(300, seed=3, as_of=dt.date(2026, 11, 25))
-    pd.testing.assert_frame_equal(early["loans"], late["loans"])
+    # the loans of the earlier day are still there, unchanged; later days add clients and loans
+    pd.testing.assert_frame_equal(early["loans"], late["loans"].iloc[: len(early["loans"])])
+    assert len(late["loans"]) > len(early["loans"]) and len(late["clients"]) > len(early["clients"])
+    new_clients = late["clients"][~late["clients"]["client_id"].isin(early["clients"]["client_id"])]
+    assert (new_clients["registered_at"] > "2026-11-05").all()
+    assert late["loans"].iloc[len(early["loans"]) :]["issue_date"].between("2026-11-06", "2026-11-25").all()
     paid_early = early["payments"]["paid_date"].notna().sum()
     paid_late = late["payments"]["paid_date"].notna().sum()
     assert paid_late > paid_early  # later snapshots show more payments
+    days = [
+        generate_source_system(300, seed=3, as_of=dt.date(2026, 11, d))["loans"] for d in (10, 11, 12, 13)
+    ]
+    assert [len(b) for b in days] == sorted(len(b) for b in days) and len(days[-1]) > len(days[0])
 
 
 def test_names_are_gender_consistent(frames):

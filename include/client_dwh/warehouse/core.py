@@ -90,11 +90,18 @@ def build_core_for_part(
 
 
 def flag_overdue_instalments(as_of: str, conn_id: str = config.DWH_CONN_ID) -> dict[str, Any]:
-    """Recompute overdue flags, days past due and loan states as of ``as_of`` (idempotent)."""
+    """Recompute overdue flags, days past due and loan states as of ``as_of`` (idempotent): the seed's
+    per-instalment flags, then each loan's delinquency after payment allocation (tolerance, write-off)."""
     with connect(conn_id) as conn:
         query(conn, "select pg_advisory_xact_lock(hashtext('client_dwh.core'))")
         run_sql(conn, "core/flag_overdue_instalments.sql", {"as_of": as_of})
-        query(conn, "analyze core.instalments, core.loans")  # the flags just changed: marts filter on them
+        run_sql(
+            conn,
+            "core/loan_delinquency.sql",
+            {"as_of": as_of, "tolerance": config.ARREARS_TOLERANCE, "write_off_dpd": config.WRITE_OFF_DPD},
+        )
+        # the flags and states just changed: marts filter on them
+        query(conn, "analyze core.instalments, core.loans, core.loan_month_states")
         rows = query(
             conn,
             """select count(*) filter (where is_overdue), count(*) filter (where days_past_due > 0

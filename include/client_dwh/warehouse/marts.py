@@ -26,6 +26,8 @@ MARTS: dict[str, str] = {
     "overdue_by_month": "mart/overdue_by_month.sql",
     "portfolio_at_risk": "mart/portfolio_at_risk.sql",
     "overdue_notifications": "mart/overdue_notifications.sql",
+    "roll_rates": "mart/roll_rates.sql",
+    "vintage_curves": "mart/vintage_curves.sql",
     # segment_top_products first: client_segments takes its suggestions from that ranking.
     "segment_top_products": "mart/segment_top_products.sql",
     "client_segments": "mart/client_segments.sql",

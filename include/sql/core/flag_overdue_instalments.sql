@@ -1,4 +1,4 @@
--- Overdue flags per instalment as of %(as_of)s, then each loan's current state.
+-- Overdue flags per instalment as of %(as_of)s, then each loan's seed-measure state (max_dpd, overdue_amount).
 -- Overdue (the seed project's measure): paid after the due date, paid less than due, or unpaid past due.
 -- days_past_due: for an instalment still owed past its due date, days from due date to as_of;
 -- for one paid late in full, the days it was late. Only instalments still owed count for a loan's DPD.
@@ -65,13 +65,8 @@ update core.loans as l
 set as_of_date = %(as_of)s::date,
     max_dpd = coalesce(s.max_dpd, 0),
     overdue_amount = greatest(coalesce(s.overdue_amount, 0), 0),
-    outstanding_amount = greatest(coalesce(s.outstanding_amount, 0), 0),
-    status = case
-        when coalesce(s.outstanding_amount, 0) <= 0.005 then 'closed'
-        when s.max_dpd > 90 then 'default'
-        when s.max_dpd > 0 then 'overdue'
-        else 'current'
-    end
+    outstanding_amount = greatest(coalesce(s.outstanding_amount, 0), 0)
+    -- status comes from the loan's delinquency after payment allocation (core/loan_delinquency.sql)
 from core.loans as l2
 left join loan_state as s using (loan_id)
 where l.loan_id = l2.loan_id;

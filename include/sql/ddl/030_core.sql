@@ -44,7 +44,43 @@ create table if not exists core.loans (
     updated_at         timestamptz   not null default now()
 );
 alter table core.loans set (fillfactor = 60);  -- the loan state is updated on every run (HOT updates)
-comment on table core.loans is 'Loans with their amount band and, as of as_of_date, max days past due, overdue and outstanding amounts and status (current/overdue/default/closed).';
+-- delinquency after payment allocation, set by core/loan_delinquency.sql (added after the first release)
+alter table core.loans add column if not exists days_past_due integer;
+alter table core.loans add column if not exists arrears_amount numeric(14, 2);
+alter table core.loans add column if not exists technical_arrears_amount numeric(14, 2);
+alter table core.loans add column if not exists dpd30_reached_on date;
+alter table core.loans add column if not exists dpd90_reached_on date;
+alter table core.loans add column if not exists written_off_on date;
+alter table core.loans add column if not exists written_off_amount numeric(14, 2);
+comment on table core.loans is 'Loans with their amount band and, as of as_of_date, their delinquency after payment allocation (days_past_due, arrears_amount, status: current/overdue/default/written_off/closed) and the seed''s per-instalment view (max_dpd, overdue_amount).';
+comment on column core.loans.max_dpd is 'Seed measure: the largest days past due of an instalment still owed (unpaid or paid short) as of as_of_date, before allocation.';
+comment on column core.loans.overdue_amount is 'Seed measure: amounts due before as_of_date less what was paid on those same instalments (RUB).';
+comment on column core.loans.outstanding_amount is 'All scheduled amounts less everything paid by as_of_date (RUB).';
+comment on column core.loans.days_past_due is 'Days since the due date of the oldest instalment not covered by the loan''s cumulative payments (payments settle the oldest amounts first); 0 when arrears are below the tolerance (ARREARS_TOLERANCE).';
+comment on column core.loans.arrears_amount is 'Amounts due before as_of_date less everything paid by then, when at or above the tolerance (RUB); else 0.';
+comment on column core.loans.technical_arrears_amount is 'Arrears below the tolerance (RUB): they leave the loan current and are not notified.';
+comment on column core.loans.status is 'current (no arrears above the tolerance), overdue (1-90 days past due), default (91+), written_off, closed (nothing left to pay).';
+comment on column core.loans.dpd30_reached_on is 'First day the loan was more than 30 days past due (after allocation), if ever by as_of_date.';
+comment on column core.loans.dpd90_reached_on is 'First day the loan was more than 90 days past due (after allocation), if ever by as_of_date.';
+comment on column core.loans.written_off_on is 'Day the loan first went past WRITE_OFF_DPD days past due: written off from then on, whatever is paid later.';
+comment on column core.loans.written_off_amount is 'Balance (scheduled amounts less payments) on the write-off day (RUB).';
+
+create table if not exists core.loan_month_states (
+    month          date          not null,
+    at_date        date          not null,
+    loan_id        text          not null,
+    days_past_due  integer       not null,
+    dpd_bucket     text          not null,
+    balance        numeric(14, 2) not null,
+    arrears_amount numeric(14, 2) not null,
+    primary key (month, loan_id)
+);
+comment on table core.loan_month_states is 'Each loan with a balance (or written off) at each of the last 13 month ends (the current month: at the as-of date), after payment allocation; rebuilt by flag_overdue_instalments. PAR and roll rates read it.';
+comment on column core.loan_month_states.at_date is 'The month end (or the as-of date for the current month) the state is taken at.';
+comment on column core.loan_month_states.days_past_due is 'Days past due at at_date after allocation (0 with arrears below the tolerance).';
+comment on column core.loan_month_states.dpd_bucket is 'current, 1-30, 31-60, 61-90, 90+ or written off.';
+comment on column core.loan_month_states.balance is 'Scheduled amounts less everything paid by at_date (RUB).';
+comment on column core.loan_month_states.arrears_amount is 'Amounts due before at_date less everything paid by then, when at or above the tolerance (RUB).';
 
 create table if not exists core.instalments (
     loan_id        text          not null,

@@ -28,10 +28,19 @@ create table if not exists mart.portfolio_at_risk (
     par30_pct           numeric(5, 2) not null,
     par90_pct           numeric(5, 2) not null
 );
-comment on table mart.portfolio_at_risk is 'Balance-weighted portfolio at risk at each month end (or the as-of date for the current month).';
-comment on column mart.portfolio_at_risk.outstanding_amount is 'Scheduled payments still owed at as_of_date on loans issued by then (RUB).';
+alter table mart.portfolio_at_risk add column if not exists written_off_loans integer not null default 0;
+alter table mart.portfolio_at_risk add column if not exists written_off_amount numeric(16, 2) not null default 0;
+comment on table mart.portfolio_at_risk is 'Balance-weighted portfolio at risk at each month end (or the as-of date for the current month), after payment allocation; written-off loans leave it from their write-off day.';
+comment on column mart.portfolio_at_risk.month is 'First day of the month; the figures are taken at its last day (as_of_date).';
+comment on column mart.portfolio_at_risk.as_of_date is 'The month end, or the run''s as-of date for the current month.';
+comment on column mart.portfolio_at_risk.loans_outstanding is 'Loans issued by as_of_date with something left to pay, not written off.';
+comment on column mart.portfolio_at_risk.outstanding_amount is 'Scheduled payments still owed at as_of_date on loans issued by then and not written off (RUB).';
+comment on column mart.portfolio_at_risk.par30_amount is 'Outstanding amount of loans more than 30 days past due after allocation (RUB).';
+comment on column mart.portfolio_at_risk.par90_amount is 'Outstanding amount of loans more than 90 days past due after allocation (RUB).';
 comment on column mart.portfolio_at_risk.par30_pct is 'Outstanding amount of loans more than 30 days past due, as a percent of all outstanding.';
 comment on column mart.portfolio_at_risk.par90_pct is 'Outstanding amount of loans more than 90 days past due, as a percent of all outstanding.';
+comment on column mart.portfolio_at_risk.written_off_loans is 'Loans written off during the month (more than WRITE_OFF_DPD days past due).';
+comment on column mart.portfolio_at_risk.written_off_amount is 'Their balance on the write-off day (RUB).';
 
 create table if not exists mart.overdue_notifications (
     as_of_date      date    not null,
@@ -46,6 +55,48 @@ create table if not exists mart.overdue_notifications (
     channel         text    not null,
     reason          text    not null
 );
-comment on table mart.overdue_notifications is 'Who to notify today and why: one row per loan past due, with priority (1 = first) and channel.';
-comment on column mart.overdue_notifications.priority is '1: 90+ days or more than 100 000 RUB overdue; 2: 31-90 days; 3: 1-30 days.';
-comment on column mart.overdue_notifications.channel is 'Suggested channel, escalating with days past due.';
+comment on table mart.overdue_notifications is 'Who to notify today and why: one row per loan with arrears after payment allocation at or above the tolerance (ARREARS_TOLERANCE), not written off, with priority (1 = first) and channel.';
+comment on column mart.overdue_notifications.days_past_due is 'Days since the due date of the oldest instalment the loan''s payments have not covered.';
+comment on column mart.overdue_notifications.dpd_bucket is 'Stage: 1-30, 31-60, 61-90 or 90+ days past due.';
+comment on column mart.overdue_notifications.amount_overdue is 'Arrears after allocation: amounts due before today less everything paid (RUB).';
+comment on column mart.overdue_notifications.priority is '1: 90+ days or more than 100 000 RUB in arrears; 2: 31-90 days; 3: 1-30 days.';
+comment on column mart.overdue_notifications.channel is 'By stage: SMS for 1-30 days, an operator''s call for 31-90, collections for 90+.';
+comment on column mart.overdue_notifications.reason is 'Why: the unpaid amount, since when, and for which contract.';
+
+create table if not exists mart.roll_rates (
+    month        date    not null,
+    from_bucket  text    not null,
+    to_bucket    text    not null,
+    loans        integer not null,
+    balance      numeric(16, 2) not null,
+    share_pct    numeric(5, 2) not null,
+    primary key (month, from_bucket, to_bucket)
+);
+comment on table mart.roll_rates is 'Monthly roll rates after payment allocation: of the balance in each DPD bucket at the previous month end, the share in each bucket at this month end.';
+comment on column mart.roll_rates.month is 'First day of the month whose end (or the as-of date) the loans rolled to.';
+comment on column mart.roll_rates.from_bucket is 'Bucket at the previous month end: current, 1-30, 31-60, 61-90, 90+.';
+comment on column mart.roll_rates.to_bucket is 'Bucket at this month end: current, 1-30, 31-60, 61-90, 90+, written off, or closed (nothing left to pay).';
+comment on column mart.roll_rates.loans is 'Loans that moved from from_bucket to to_bucket.';
+comment on column mart.roll_rates.balance is 'Their balance at the previous month end (RUB).';
+comment on column mart.roll_rates.share_pct is 'balance / the from_bucket''s balance at the previous month end, in percent (each month and from_bucket adds up to 100).';
+
+create table if not exists mart.vintage_curves (
+    issue_month        date    not null,
+    months_on_book     integer not null,
+    loans_issued       integer not null,
+    amount_issued      numeric(16, 2) not null,
+    loans_ever_30_plus integer not null,
+    ever_30_plus_pct   numeric(5, 2) not null,
+    loans_ever_90_plus integer not null,
+    ever_90_plus_pct   numeric(5, 2) not null,
+    primary key (issue_month, months_on_book)
+);
+comment on table mart.vintage_curves is 'Vintage curves: per month of issue and month on book, the cumulative share of the loans that had gone more than 30 and more than 90 days past due (after payment allocation).';
+comment on column mart.vintage_curves.issue_month is 'First day of the month the loans were issued.';
+comment on column mart.vintage_curves.months_on_book is 'Months since the issue month (0: the issue month itself), up to the as-of month.';
+comment on column mart.vintage_curves.loans_issued is 'Loans issued in issue_month.';
+comment on column mart.vintage_curves.amount_issued is 'Their issued amount (RUB).';
+comment on column mart.vintage_curves.loans_ever_30_plus is 'Of them, loans more than 30 days past due at some day up to the end of this month on book.';
+comment on column mart.vintage_curves.ever_30_plus_pct is 'loans_ever_30_plus / loans_issued, in percent.';
+comment on column mart.vintage_curves.loans_ever_90_plus is 'Of them, loans more than 90 days past due at some day up to the end of this month on book.';
+comment on column mart.vintage_curves.ever_90_plus_pct is 'loans_ever_90_plus / loans_issued, in percent.';

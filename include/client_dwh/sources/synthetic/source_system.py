@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from client_dwh.sources.synthetic.clients import change_some_clients, generate_clients
-from client_dwh.sources.synthetic.loans import generate_loans, generate_payments
+from client_dwh.sources.synthetic.loans import generate_loans, generate_new_business, generate_payments
 from client_dwh.sources.synthetic.partners import generate_partner_services, generate_service_interactions
 from client_dwh.sources.synthetic.products import generate_product_usage, generate_products
 from client_dwh.sources.synthetic.retail import generate_retail_purchases
@@ -39,7 +39,8 @@ def generate_source_system_and_truth(
 
     The world is anchored to the first day of ``as_of``'s month and only what happened by ``as_of`` is
     visible, so the daily exports of one month describe the same clients and loans, each day showing a
-    few more payments - as a real source system's daily snapshots would.
+    few more payments and the clients and loans that arrived that day - as a real source system's daily
+    snapshots would. ``n_clients`` counts the clients at the start of the month.
     """
     rng = np.random.default_rng(seed)
     anchor = as_of.replace(day=1)
@@ -55,6 +56,13 @@ def generate_source_system_and_truth(
     retail = generate_retail_purchases(max(20, n_clients // 2), np.random.default_rng([seed, 102]), anchor)
     services = generate_partner_services()
     interactions = generate_service_interactions(clients, loans, product_usage, services, seed, as_of)
+    # New clients and loans of this month up to as_of (own stream): each day's export shows a bigger book.
+    new_clients, new_loans, new_payments = generate_new_business(
+        clients, loans, np.random.default_rng([seed, 106]), anchor, as_of
+    )
+    clients = pd.concat([clients, new_clients], ignore_index=True)
+    loans = pd.concat([loans, new_loans], ignore_index=True)
+    payments = pd.concat([payments, new_payments], ignore_index=True)
     return {
         "clients": clients,
         "loans": loans,

@@ -1,0 +1,168 @@
+-- Loan delinquency as a credit-risk team counts it, as of %(as_of)s (the per-instalment flags of
+-- flag_overdue_instalments.sql, the seed's measure, are left as they are).
+-- * Allocation: a loan's payments settle the oldest amounts owed first, so a later payment cures an
+--   earlier shortfall. With P(t) = everything paid by day t and C(k) = the amounts due of instalments
+--   1..k (in due order), the loan's DPD at t is t minus the due date of the oldest instalment k due
+--   before t with C(k) - P(t) at or above the tolerance.
+-- * Technical arrears: arrears below %(tolerance)s RUB leave the loan current (and off the call list).
+-- * Write-off: the first day the DPD exceeds %(write_off_dpd)s the loan is written off, for good.
+-- The same rule gives the day a loan first went past 30 and 90 DPD (vintage curves) and its state at
+-- each of the last 13 month ends (PAR, roll rates) in core.loan_month_states.
+
+create temp table loan_schedule on commit drop as
+select loan_id, due_date, amount_due,
+       sum(amount_due) over (partition by loan_id order by due_date, instalment_no) as cum_due
+from core.instalments;
+
+-- First day past 30, 90 and write_off_dpd DPD. P(t) only grows, so instalment k keeps a loan past W
+-- DPD from day due(k) + W + 1 until it is covered: the first such day over all k is the answer, and
+-- only those check days need P(t). One sorted pass per loan: payments and check days in date order,
+-- a running sum of payments (payments of a day count before that day's check).
+-- Only loans with an instalment paid more than 30 days late, paid short or still unpaid can cross.
+create temp table loan_crossings on commit drop as
+with candidates as (
+    select distinct loan_id from core.instalments
+    where due_date + 31 <= %(as_of)s::date
+      and (paid_date is null or paid_date > due_date + 30 or amount_paid < amount_due - 0.005)
+), thresholds (days) as (
+    values (30), (90), (%(write_off_dpd)s::integer)
+), events as (
+    select i.loan_id, i.paid_date as at_date, 0 as kind, i.amount_paid as paid,
+           null::integer as days, null::numeric as cum_due
+    from core.instalments as i join candidates using (loan_id)
+    where i.paid_date <= %(as_of)s::date
+    union all
+    select s.loan_id, s.due_date + t.days + 1, 1, 0, t.days, s.cum_due
+    from loan_schedule as s join candidates using (loan_id) cross join thresholds as t
+    where s.due_date + t.days + 1 <= %(as_of)s::date
+), running as (
+    select e.*, sum(e.paid) over (partition by e.loan_id order by e.at_date, e.kind
+                                  rows unbounded preceding) as paid_by_then
+    from events as e
+)
+select distinct on (loan_id, days) loan_id, days, at_date as reached_on, paid_by_then
+from running
+where kind = 1 and cum_due - paid_by_then >= %(tolerance)s and cum_due - paid_by_then > 0.005
+order by loan_id, days, at_date;
+
+-- The loan's state at the as-of date.
+with totals as (
+    select loan_id,
+           sum(amount_due) as total_due,
+           coalesce(sum(amount_due) filter (where due_date < %(as_of)s::date), 0) as due_by_now,
+           coalesce(sum(amount_paid) filter (where paid_date <= %(as_of)s::date), 0) as paid_by_now
+    from core.instalments
+    group by loan_id
+), oldest_owed as (
+    select s.loan_id, min(s.due_date) as due_date
+    from loan_schedule as s join totals as t using (loan_id)
+    where s.due_date < %(as_of)s::date
+      and s.cum_due - t.paid_by_now >= %(tolerance)s and s.cum_due - t.paid_by_now > 0.005
+    group by s.loan_id
+), state as (
+    select l.loan_id,
+           greatest(coalesce(t.due_by_now - t.paid_by_now, 0), 0) as arrears,
+           greatest(coalesce(t.total_due - t.paid_by_now, 0), 0) as balance,
+           coalesce(%(as_of)s::date - o.due_date, 0) as dpd,
+           c30.reached_on as dpd30_on, c90.reached_on as dpd90_on, wo.reached_on as written_off_on,
+           t.total_due - wo.paid_by_then as written_off_amount
+    from core.loans as l
+    left join totals as t using (loan_id)
+    left join oldest_owed as o using (loan_id)
+    left join loan_crossings as c30 on c30.loan_id = l.loan_id and c30.days = 30
+    left join loan_crossings as c90 on c90.loan_id = l.loan_id and c90.days = 90
+    left join loan_crossings as wo on wo.loan_id = l.loan_id and wo.days = %(write_off_dpd)s::integer
+)
+update core.loans as l
+set days_past_due = s.dpd,
+    arrears_amount = case when s.dpd > 0 then s.arrears else 0 end,
+    technical_arrears_amount = case when s.dpd = 0 then s.arrears else 0 end,
+    dpd30_reached_on = s.dpd30_on,
+    dpd90_reached_on = s.dpd90_on,
+    written_off_on = s.written_off_on,
+    written_off_amount = s.written_off_amount,
+    status = case
+        when s.written_off_on is not null then 'written_off'
+        when s.balance <= 0.005 then 'closed'
+        when s.dpd > 90 then 'default'
+        when s.dpd > 0 then 'overdue'
+        else 'current'
+    end
+from state as s
+where l.loan_id = s.loan_id
+  and (l.days_past_due, l.arrears_amount, l.technical_arrears_amount, l.dpd30_reached_on, l.dpd90_reached_on,
+       l.written_off_on, l.written_off_amount, l.status)
+      is distinct from
+      (s.dpd, case when s.dpd > 0 then s.arrears else 0 end, case when s.dpd = 0 then s.arrears else 0 end,
+       s.dpd30_on, s.dpd90_on, s.written_off_on, s.written_off_amount,
+       case
+           when s.written_off_on is not null then 'written_off'
+           when s.balance <= 0.005 then 'closed'
+           when s.dpd > 90 then 'default'
+           when s.dpd > 0 then 'overdue'
+           else 'current'
+       end);
+
+-- Each loan at each of the last 13 month ends (the current month: at the as-of date). Payments and
+-- amounts falling due are summed per month (those before the window into its first month) and run
+-- up per loan; only loans in arrears need their schedule to find the oldest instalment owed.
+truncate core.loan_month_states;
+with month_ends as (
+    select date_trunc('month', d)::date as month,
+           least((date_trunc('month', d) + interval '1 month - 1 day')::date, %(as_of)s::date) as at_date
+    from generate_series(date_trunc('month', %(as_of)s::date) - interval '12 months',
+                         %(as_of)s::date, interval '1 month') as d
+), first_month as (
+    select min(month) as month from month_ends
+), flows as (
+    -- an instalment counts as due at t when due_date < t: it falls due "on" due_date + 1
+    select loan_id, greatest(date_trunc('month', due_date + 1)::date, f.month) as month,
+           sum(amount_due) as due, 0 as paid
+    from core.instalments cross join first_month as f
+    where due_date < %(as_of)s::date
+    group by 1, 2
+    union all
+    select loan_id, greatest(date_trunc('month', paid_date)::date, f.month), 0, sum(amount_paid)
+    from core.instalments cross join first_month as f
+    where paid_date <= %(as_of)s::date
+    group by 1, 2
+), loan_months as (
+    select l.loan_id, m.month, m.at_date, l.written_off_on,
+           sum(coalesce(sum(f.due), 0)) over w as due_by_then,
+           sum(coalesce(sum(f.paid), 0)) over w as paid_by_then
+    from core.loans as l
+    join month_ends as m on m.at_date >= l.issue_date
+    left join flows as f on f.loan_id = l.loan_id and f.month = m.month
+    group by l.loan_id, m.month, m.at_date, l.written_off_on
+    window w as (partition by l.loan_id order by m.month rows unbounded preceding)
+), with_balance as materialized (
+    select lm.*, t.total_due - lm.paid_by_then as balance, lm.due_by_then - lm.paid_by_then as arrears
+    from loan_months as lm
+    join (select loan_id, sum(amount_due) as total_due from core.instalments group by loan_id) as t
+      using (loan_id)
+), oldest_owed as (
+    select b.loan_id, b.month, min(s.due_date) as due_date
+    from with_balance as b
+    join loan_schedule as s
+      on s.loan_id = b.loan_id and s.due_date < b.at_date
+     and s.cum_due - b.paid_by_then >= %(tolerance)s and s.cum_due - b.paid_by_then > 0.005
+    where b.arrears >= %(tolerance)s and b.arrears > 0.005
+      and (b.written_off_on is null or b.written_off_on > b.at_date)
+    group by b.loan_id, b.month
+)
+insert into core.loan_month_states (month, at_date, loan_id, days_past_due, dpd_bucket, balance, arrears_amount)
+select b.month, b.at_date, b.loan_id, x.dpd,
+       case
+           when b.written_off_on <= b.at_date then 'written off'
+           when x.dpd = 0 then 'current'
+           when x.dpd <= 30 then '1-30'
+           when x.dpd <= 60 then '31-60'
+           when x.dpd <= 90 then '61-90'
+           else '90+'
+       end,
+       greatest(b.balance, 0),
+       case when x.dpd > 0 then b.arrears else 0 end
+from with_balance as b
+left join oldest_owed as o using (loan_id, month)
+cross join lateral (select coalesce(b.at_date - o.due_date, 0) as dpd) as x
+where b.balance > 0.005 or b.written_off_on <= b.at_date;
