@@ -126,3 +126,30 @@ def test_default_batch_is_the_day_and_ground_truth_lands_only_when_asked_for(lan
     )
     truth = sorted(p.name for p in (root / "bench" / GROUND_TRUTH_DIR).iterdir())
     assert truth == ["part-0001-portraits.jsonl", "part-0002-portraits.jsonl"]
+
+
+def test_borrowers_make_up_shortfalls_cure_default_and_repay_early(frames):
+    """Most short payments are made up within one or two instalments; a few loans stop paying; some
+    loans are repaid early (every remaining instalment paid on one day before it fell due)."""
+    payments = frames["payments"].copy()
+    payments["paid"] = payments["amount_paid"].astype(float)
+    payments = payments.sort_values(["loan_id", "instalment_no"], ignore_index=True)
+    seen = payments[payments["paid_date"].notna()]
+    short = seen[seen["paid"] < seen["amount_due"] - 100]  # more than technical roundings
+    nxt = payments.groupby("loan_id")["paid"].shift(-1) - payments["amount_due"]
+    after = payments.groupby("loan_id")["paid"].shift(-2) - payments["amount_due"]
+    shortfall = short["amount_due"] - short["paid"]
+    made_up = (nxt[short.index].fillna(0) + after[short.index].fillna(0)) >= shortfall - 0.01
+    # the rest: their next instalment is not due or not paid yet, or the borrower stopped paying
+    assert made_up.mean() > 0.8, made_up.mean()
+
+    due = payments[payments["due_date"] < str(AS_OF)]
+    never_paid_again = due.groupby("loan_id").apply(
+        lambda g: g["paid_date"].isna().iloc[-3:].all() if len(g) >= 3 else False, include_groups=False
+    )
+    assert 0.02 < never_paid_again.mean() < 0.2, never_paid_again.mean()
+
+    prepaid = payments[payments["paid_date"].notna() & (payments["paid_date"] < payments["due_date"])]
+    days_early = (pd.to_datetime(prepaid["due_date"]) - pd.to_datetime(prepaid["paid_date"])).dt.days
+    early_loans = prepaid[days_early > 31]["loan_id"].nunique() / payments["loan_id"].nunique()
+    assert 0.03 < early_loans < 0.25, early_loans

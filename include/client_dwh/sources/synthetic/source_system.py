@@ -18,7 +18,7 @@ import pandas as pd
 from client_dwh.sources.synthetic.clients import change_some_clients, generate_clients
 from client_dwh.sources.synthetic.loans import generate_loans, generate_new_business, generate_payments
 from client_dwh.sources.synthetic.partners import generate_partner_services, generate_service_interactions
-from client_dwh.sources.synthetic.products import generate_product_usage, generate_products
+from client_dwh.sources.synthetic.products import generate_product_usage, generate_products, loan_product
 from client_dwh.sources.synthetic.retail import generate_retail_purchases
 from client_dwh.sources.synthetic.stations import generate_station_system
 
@@ -63,6 +63,7 @@ def generate_source_system_and_truth(
     clients = pd.concat([clients, new_clients], ignore_index=True)
     loans = pd.concat([loans, new_loans], ignore_index=True)
     payments = pd.concat([payments, new_payments], ignore_index=True)
+    product_usage = pd.concat([product_usage, _loan_openings(new_loans, clients, anchor, product_usage)])
     return {
         "clients": clients,
         "loans": loans,
@@ -75,6 +76,25 @@ def generate_source_system_and_truth(
         "station_clients": stations.station_clients,
         "station_visits": stations.station_visits,
     }, stations.ground_truth
+
+
+def _loan_openings(
+    loans: pd.DataFrame, clients: pd.DataFrame, anchor: dt.date, usage: pd.DataFrame
+) -> pd.DataFrame:
+    """The product system's "open" event of each new loan, on its issue date."""
+    birth = pd.to_datetime(clients.set_index("client_id")["birth_date"]).reindex(loans["client_id"])
+    age = ((pd.Timestamp(anchor) - birth).dt.days / 365.25).to_numpy()
+    first_id = int(usage["usage_id"].max()) + 1 if len(usage) else 1
+    return pd.DataFrame(
+        {
+            "usage_id": np.arange(first_id, first_id + len(loans)),
+            "client_id": loans["client_id"].to_numpy(),
+            "product_id": loan_product(loans["amount"].to_numpy(), loans["term_months"].to_numpy(), age),
+            "used_at": loans["issue_date"].to_numpy(),
+            "event": "open",
+            "amount": None,
+        }
+    )
 
 
 def split_into_parts(
