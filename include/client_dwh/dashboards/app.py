@@ -28,6 +28,7 @@ from client_dwh.dashboards.params import (
     DpdBucket,
     Identifier,
     Paging,
+    RollFromBucket,
     RunId,
     Score,
     page_paging,
@@ -81,6 +82,20 @@ def overdue_by_month_filters(
 
 
 def portfolio_at_risk_filters(date_from: dt.date | None = None, date_to: dt.date | None = None) -> dict:
+    _check_range(date_from, date_to, "date_from/date_to")
+    return {"date_from": date_from, "date_to": date_to}
+
+
+def roll_rates_filters(
+    from_bucket: RollFromBucket | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+) -> dict:
+    _check_range(date_from, date_to, "date_from/date_to")
+    return {"from_bucket": from_bucket, "date_from": date_from, "date_to": date_to}
+
+
+def vintage_curves_filters(date_from: dt.date | None = None, date_to: dt.date | None = None) -> dict:
     _check_range(date_from, date_to, "date_from/date_to")
     return {"date_from": date_from, "date_to": date_to}
 
@@ -157,6 +172,8 @@ FILTERS = {
     "overdue_by_month": overdue_by_month_filters,
     "portfolio_at_risk": portfolio_at_risk_filters,
     "overdue_notifications": overdue_notifications_filters,
+    "roll_rates": roll_rates_filters,
+    "vintage_curves": vintage_curves_filters,
     "client_segments": client_segments_filters,
     "segment_top_products": segment_top_products_filters,
     "rfm": rfm_filters,

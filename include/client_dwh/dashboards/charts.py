@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 
 from client_dwh.amount_bands import band_position
 from client_dwh.dashboards.i18n import Labels
-from client_dwh.dashboards.queries import HISTOGRAM_BINS
+from client_dwh.dashboards.queries import HISTOGRAM_BINS, ROLL_BUCKETS
 
 RUSSIAN = Labels("ru")
 
@@ -53,6 +53,48 @@ def portfolio_at_risk(series: list[dict], t: Labels = RUSSIAN) -> str:
         go.Scatter(x=months, y=[r["par90"] for r in series], mode="lines+markers", name="PAR90"),
     ]
     return _figure(traces, t("chart.par"), yaxis={"ticksuffix": " %"})
+
+
+def roll_rates(cells: list[dict], t: Labels = RUSSIAN) -> str:
+    """From-bucket (rows) x to-bucket (columns) heat map of balance shares, in percent."""
+    share = {(c["from_bucket"], c["to_bucket"]): c["share"] for c in cells}
+    rows_ = [b for b in ROLL_BUCKETS[:5] if any(k[0] == b for k in share)]
+    z = [[share.get((f, to)) for to in ROLL_BUCKETS] for f in rows_]
+    trace = go.Heatmap(
+        z=z,
+        x=list(ROLL_BUCKETS),
+        y=rows_,
+        colorscale="Reds",
+        text=[[f"{v:.1f} %" if v is not None else "" for v in row] for row in z],
+        texttemplate="%{text}",
+        hovertemplate="%{y} → %{x}: %{z:.1f} %<extra></extra>",
+    )
+    return _figure(
+        [trace],
+        t("chart.roll_rates"),
+        xaxis={"title": {"text": t("chart.roll_to")}},
+        yaxis={"title": {"text": t("chart.roll_from")}, "autorange": "reversed"},
+    )
+
+
+def vintage_curves(series: list[dict], threshold: int = 30, t: Labels = RUSSIAN) -> str:
+    """One line per issue month (the latest 12): cumulative share ever past ``threshold`` DPD by month on book."""
+    by_vintage: dict[str, list[dict]] = defaultdict(list)
+    for row in series:
+        by_vintage[str(row["issue_month"])[:7]].append(row)
+    key = "ever30" if threshold == 30 else "ever90"
+    traces = [
+        go.Scatter(
+            x=[r["months_on_book"] for r in points], y=[r[key] for r in points], mode="lines", name=vintage
+        )
+        for vintage, points in sorted(by_vintage.items())[-12:]
+    ]
+    return _figure(
+        traces,
+        t("chart.vintages", threshold=threshold),
+        xaxis={"title": {"text": t("chart.months_on_book")}},
+        yaxis={"ticksuffix": " %"},
+    )
 
 
 def segment_pie(counts: list[dict], t: Labels = RUSSIAN) -> str:

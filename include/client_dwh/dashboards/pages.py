@@ -112,7 +112,7 @@ def loans_page(
     date_to: dt.date | None,
     paging: Paging,
 ) -> str:
-    marts = ["overdue_by_month", "portfolio_at_risk", "overdue_notifications"]
+    marts = ["overdue_by_month", "portfolio_at_risk", "overdue_notifications", "roll_rates", "vintage_curves"]
     missing = queries.missing_tables(conn, [f"mart.{m}" for m in marts])
     filters = {"amount_band": amount_band, "date_from": date_from, "date_to": date_to}
     figures, overdue_rows, notifications, total, as_of = {}, [], [], 0, None
@@ -125,6 +125,14 @@ def loans_page(
         figures["fig-par"] = charts.portfolio_at_risk(
             queries.par_series(conn, date_from, date_to), t=viewer.t
         )
+    if "mart.roll_rates" not in missing:
+        figures["fig-roll-rates"] = charts.roll_rates(
+            queries.roll_rate_series(conn, date_from, date_to), t=viewer.t
+        )
+    if "mart.vintage_curves" not in missing:
+        vintages = queries.vintage_series(conn, None, None)
+        figures["fig-vintage-30"] = charts.vintage_curves(vintages, 30, t=viewer.t)
+        figures["fig-vintage-90"] = charts.vintage_curves(vintages, 90, t=viewer.t)
     if "mart.overdue_notifications" not in missing:
         total, notifications = queries.fetch_page(
             conn, Selection(MARTS["overdue_notifications"]), paging.limit, paging.offset
@@ -155,6 +163,11 @@ def loans_page(
                 viewer.t("csv.par"),
                 url(base, "/api/portfolio_at_risk.csv", date_from=date_from, date_to=date_to),
             ),
+            (
+                viewer.t("csv.roll_rates"),
+                url(base, "/api/roll_rates.csv", date_from=date_from, date_to=date_to),
+            ),
+            (viewer.t("csv.vintages"), url(base, "/api/vintage_curves.csv")),
         ],
     )
 

@@ -37,6 +37,16 @@ class DpdBucket(StrEnum):
     dpd_90_plus = "90+"
 
 
+class RollFromBucket(StrEnum):
+    """Buckets a loan rolls from in mart.roll_rates (include/sql/mart/roll_rates.sql)."""
+
+    current = "current"
+    dpd_1_30 = "1-30"
+    dpd_31_60 = "31-60"
+    dpd_61_90 = "61-90"
+    dpd_90_plus = "90+"
+
+
 class Direction(StrEnum):
     asc = "asc"
     desc = "desc"

@@ -25,6 +25,8 @@ from client_dwh.warehouse.ddl import table_columns
 STATEMENT_TIMEOUT_MS = 30_000
 CSV_CHUNK_ROWS = 5_000
 HISTOGRAM_BINS = 20
+# DPD buckets of mart.roll_rates in their own order (include/sql/mart/roll_rates.sql)
+ROLL_BUCKETS = ("current", "1-30", "31-60", "61-90", "90+", "written off", "closed")
 
 
 class MartMissing(LookupError):
@@ -105,6 +107,28 @@ MARTS: dict[str, Mart] = {
             },
             always=("as_of_date",),
             personal=("client_name", "phone"),
+        ),
+        Mart(
+            "roll_rates",
+            "Monthly roll rates between DPD buckets",
+            key=("month", "from_bucket", "to_bucket"),
+            default_sort=(("month", "asc"), ("from_bucket", "asc"), ("to_bucket", "asc")),
+            value_order={"from_bucket": ROLL_BUCKETS, "to_bucket": ROLL_BUCKETS},
+            filters={
+                "from_bucket": "from_bucket = %(from_bucket)s",
+                "date_from": "month >= date_trunc('month', %(date_from)s::date)",
+                "date_to": "month <= %(date_to)s::date",
+            },
+        ),
+        Mart(
+            "vintage_curves",
+            "Vintage curves: loans ever 30+ / 90+ days past due by month on book",
+            key=("issue_month", "months_on_book"),
+            default_sort=(("issue_month", "asc"), ("months_on_book", "asc")),
+            filters={
+                "date_from": "issue_month >= date_trunc('month', %(date_from)s::date)",
+                "date_to": "issue_month <= %(date_to)s::date",
+            },
         ),
         Mart(
             "client_segments",
@@ -367,6 +391,35 @@ def par_series(conn, date_from, date_to) -> list[dict[str, Any]]:
         )
         + where
         + sql.SQL(" order by month"),
+        params,
+    )
+
+
+def roll_rate_series(conn, date_from, date_to) -> list[dict[str, Any]]:
+    """Month-to-month roll rates, averaged over the chosen months, weighted by balance."""
+    where, params = Selection(MARTS["roll_rates"], {"date_from": date_from, "date_to": date_to}).where()
+    return rows(
+        conn,
+        sql.SQL(
+            "select from_bucket, to_bucket, (100.0 * sum(balance) / nullif(sum(sum(balance)) over "
+            "(partition by from_bucket), 0))::float8 as share from mart.roll_rates"
+        )
+        + where
+        + sql.SQL(" group by from_bucket, to_bucket"),
+        params,
+    )
+
+
+def vintage_series(conn, date_from, date_to) -> list[dict[str, Any]]:
+    where, params = Selection(MARTS["vintage_curves"], {"date_from": date_from, "date_to": date_to}).where()
+    return rows(
+        conn,
+        sql.SQL(
+            "select issue_month, months_on_book, ever_30_plus_pct::float8 as ever30, "
+            "ever_90_plus_pct::float8 as ever90 from mart.vintage_curves"
+        )
+        + where
+        + sql.SQL(" order by issue_month, months_on_book"),
         params,
     )
 
