@@ -78,14 +78,14 @@ def generate_payments(
 
     # Lateness: most pay on time or a little early; the late ones mostly within days, never past the
     # next due date (missing an instalment altogether is a separate event below).
-    late = rng.random(n) < np.clip(0.02 + 0.6 * r, 0, 0.8)
+    late = rng.random(n) < np.clip(0.02 + 0.45 * r, 0, 0.8)
     delay_late = np.minimum(1 + rng.geometric(np.clip(0.35 - 0.25 * r, 0.1, 0.5), n), 25)
     delay = np.where(late, delay_late, -rng.integers(0, 6, n))
     paid_date = np.asarray(due_dates + pd.to_timedelta(delay, unit="D"), dtype="datetime64[D]")
     paid_amount = amount_due.astype(float).copy()
 
     # Short payments, made up with the next instalment (most) or the one after.
-    short = (rng.random(n) < 0.01 + 0.2 * r) & (instalment_no < term[row_loan] - 1)
+    short = (rng.random(n) < 0.005 + 0.1 * r) & (instalment_no < term[row_loan] - 1)
     shortfall = np.where(short, np.round(amount_due * rng.uniform(0.05, 0.5, n), 2), 0.0)
     paid_amount -= shortfall
     make_up = np.where(rng.random(n) < 0.82, 1, 2)
@@ -93,7 +93,7 @@ def generate_payments(
 
     # Missed instalments, then a cure: 1-3 instalments skipped and paid together with the next one.
     episode = (
-        rng.random(n_loans) < np.clip(0.05 + 1.2 * client_risk.reindex(loans["client_id"]).to_numpy(), 0, 0.6)
+        rng.random(n_loans) < np.clip(0.03 + 0.8 * client_risk.reindex(loans["client_id"]).to_numpy(), 0, 0.6)
     ) & (term >= 6)
     length = rng.choice([1, 2, 3], n_loans, p=[0.6, 0.3, 0.1])
     start = rng.integers(1, np.maximum(term - length, 2))  # 1-based instalment the episode starts at
@@ -110,7 +110,7 @@ def generate_payments(
 
     # Some borrowers stop paying for good from a random instalment on.
     loan_risk = client_risk.reindex(loans["client_id"]).to_numpy()
-    defaults = rng.random(n_loans) < np.clip(2.0 * loan_risk - 0.05, 0, 0.7)
+    defaults = rng.random(n_loans) < np.clip(2.4 * loan_risk - 0.05, 0, 0.7)
     stop_at = np.where(defaults, rng.integers(1, np.maximum(term, 2) + 1), term + 1)
     unpaid = instalment_no >= stop_at[row_loan]
     # A cure that never came: a defaulter's episode is unpaid from its first missed instalment.
