@@ -28,7 +28,7 @@ SCREENSHOT = Path("/tmp/loans_page.png")
 # page -> number of Plotly charts it draws
 PAGES = {
     "/client-analytics/": 0,
-    "/client-analytics/loans": 2,
+    "/client-analytics/loans": 5,  # overdue share, PAR, roll rates, vintages 30+ and 90+
     "/client-analytics/segments?client_id=1": 2,
     "/client-analytics/rfm": 2,
     "/client-analytics/portraits": 2,

@@ -50,6 +50,19 @@ def summary(conn_id: str = config.DWH_CONN_ID) -> dict:
             "select layer, entity, reason, count(*) from meta.quarantine group by 1, 2, 3 order by 4 desc limit 20",
         )
         segments = {
+            "loan book at the as-of date (PAR30 %, PAR90 %, notifications, active loans, written off, "
+            "overdue share % min and max of the last 12 months)": query(
+                conn,
+                """select p.par30_pct, p.par90_pct,
+                          (select count(*) from mart.overdue_notifications),
+                          (select count(*) from core.loans where status in ('current', 'overdue', 'default')),
+                          (select count(*) from core.loans where status = 'written_off'),
+                          (select round(min(s), 1) || ' - ' || round(max(s), 1) from (
+                               select 100.0 * sum(contracts_overdue) / sum(contracts_due) as s
+                               from mart.overdue_by_month where month > p.month - interval '12 months'
+                               group by month) as m)
+                   from mart.portfolio_at_risk as p order by p.month desc limit 1""",
+            ),
             "client segments (segment, clients, avg products, top suggestion)": query(
                 conn,
                 """select client_segment, count(*), round(avg(usage_count), 2), mode() within group
