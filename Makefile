@@ -16,7 +16,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 # airflow standalone starts its components as `airflow ...` subprocesses: the venv must be on PATH.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install install-scale scaleout run test pipeline process bench portrait-curve lint format warehouse-start warehouse-stop clean
+.PHONY: install install-scale scaleout run test test-parallel pipeline process bench portrait-curve lint format warehouse-start warehouse-stop clean
 
 # One lock (constraints.txt) covers the base install and the scale extra. Installs into one venv are
 # serialised (flock, where there is one): two make runs sharing a venv must not run pip at once.
@@ -43,6 +43,10 @@ run: install  ## start the embedded warehouse and Airflow standalone on :8080, t
 # The suite includes the Celery + object-storage test, so it installs the scale extra (CI runs `make test`).
 test: install-scale  ## the whole suite, against the embedded warehouse (or $$AIRFLOW_CONN_DWH)
 	$(BIN)/python -m pytest
+
+PG15_URI ?= postgresql://postgres@127.0.0.1:5432/postgres
+test-parallel: install  ## the integration suite on PostgreSQL 15 ($$PG15_URI), every statement planned in parallel
+	AIRFLOW_CONN_DWH=$(PG15_URI) CLIENT_DWH_FORCE_PARALLEL=1 $(BIN)/python -m pytest tests/integration
 
 pipeline: install  ## headless: generate CLIENTS/PARTS/SEED, run every DAG with dag.test(), print a summary
 	source scripts/warehouse_env.sh && $(BIN)/python scripts/prepare_airflow.py && \

@@ -4,7 +4,8 @@ Only ``tests/integration`` and ``tests/plugin`` call ``set_up()`` (from their co
 modules import Airflow or the package), so ``pytest tests/unit`` and ``tests/dag_validation`` start no
 server and migrate nothing. The warehouse is a fresh database on the embedded PostgreSQL (started from
 the pip wheel under ``data/pg-test`` on any free port), or on the server named by ``AIRFLOW_CONN_DWH``
-when that is set; it is dropped at the end. Airflow's SQLite metadata DB is migrated once per Airflow
+when that is set; it is dropped at the end. With ``CLIENT_DWH_FORCE_PARALLEL=1`` every statement in it is
+planned in parallel (``make test-parallel``). Airflow's SQLite metadata DB is migrated once per Airflow
 version into ``data/test-cache`` and copied into the session's folder.
 
 Registered once as a pytest plugin by ``tests/conftest.py``, so its session fixtures run once per session.
@@ -80,6 +81,26 @@ def set_up() -> WarehouseSession:
     return _warehouse
 
 
+# Plan every statement in parallel where the planner may (zero costs; a Gather even over tiny tables), so a
+# function wrongly declared parallel safe fails on test-sized data as it would on big tables.
+PARALLEL_PLAN_SETTINGS = {
+    "parallel_setup_cost": "0",
+    "parallel_tuple_cost": "0",
+    "min_parallel_table_scan_size": "0",
+    "min_parallel_index_scan_size": "0",
+    "max_parallel_workers_per_gather": "2",
+}
+
+
+def force_parallel_plans(admin, database: str) -> None:
+    """Set the forced-parallel settings on ``database`` for every later connection (``admin``: autocommit
+    connection to its server). The forcing setting is ``force_parallel_mode`` up to PostgreSQL 15,
+    ``debug_parallel_query`` from 16."""
+    forcing = "force_parallel_mode" if admin.info.server_version < 160000 else "debug_parallel_query"
+    for setting, value in {forcing: "on", **PARALLEL_PLAN_SETTINGS}.items():
+        admin.execute(f'alter database "{database}" set {setting} = {value}')
+
+
 def _admin_connection(warehouse: WarehouseSession):
     import psycopg
 
@@ -93,6 +114,8 @@ def test_database():
     with _admin_connection(warehouse) as conn:
         conn.execute(f'drop database if exists "{warehouse.database}"')
         conn.execute(f'create database "{warehouse.database}"')
+        if os.environ.get("CLIENT_DWH_FORCE_PARALLEL", "").lower() in ("1", "true", "on"):
+            force_parallel_plans(conn, warehouse.database)  # make test-parallel
     yield warehouse.database_uri
     with _admin_connection(warehouse) as conn:
         conn.execute(f'drop database if exists "{warehouse.database}" with (force)')

@@ -63,8 +63,12 @@ create table if not exists meta.mart_refresh (
 );
 
 -- Casts that return null instead of failing (meta.try_jsonb, try_date, try_timestamp, try_numeric,
--- try_bigint), on
--- PostgreSQL 15 (no pg_input_is_valid: an exception block) and, faster, on 16 and later.
+-- try_bigint), on PostgreSQL 15 (no pg_input_is_valid: an exception block) and, faster, on 16 and later.
+-- Labels: STABLE on both (date and timestamp input read DateStyle, so IMMUTABLE would be wrong). On 15
+-- PARALLEL UNSAFE: an exception block starts a subtransaction, which PostgreSQL 15 refuses during a
+-- parallel operation ("cannot start subtransactions during a parallel operation") - in a worker and in
+-- the leader alike, so PARALLEL RESTRICTED fails too; a query calling them is then planned serially.
+-- tests/integration/test_parallel_plans_pg15.py runs the pipeline with parallel plans forced on 15.
 do $$
 declare
     target text;
@@ -80,8 +84,8 @@ begin
                 format('select case when pg_input_is_valid(value, %L) then value::%s end', target, target));
         else
             execute format(
-                'create or replace function meta.try_%1$s(value text) returns %1$s language plpgsql immutable '
-                'parallel safe as %2$L', target,
+                'create or replace function meta.try_%1$s(value text) returns %1$s language plpgsql stable '
+                'parallel unsafe as %2$L', target,
                 format('begin return value::%s; exception when others then return null; end', target));
         end if;
     end loop;
