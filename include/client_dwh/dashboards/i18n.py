@@ -107,7 +107,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "as of {as_of}: {lines}.",
     ),
     "rfm.duplicates_excluded": (
-        "Исключены из RFM: {excluded} строк не учтено.",
+        "Исключены из RFM: не учтено строк — {excluded}.",
         "Excluded from RFM: {excluded} lines left out.",
     ),
     "rfm.duplicates_counted": (

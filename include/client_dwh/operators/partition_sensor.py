@@ -28,6 +28,7 @@ def scan_landing_zone(
     current. Such a part waits for the gap; the lines name the missing part.
     """
     from client_dwh.landing import landing_root, list_landed_parts, list_uncommitted_parts, part_name
+    from client_dwh.storage import url_of
     from client_dwh.warehouse.db import connect, query
     from client_dwh.warehouse.progress import fully_processed_parts
 
@@ -48,7 +49,7 @@ def scan_landing_zone(
         if missing is not None:
             if uncommitted is None:
                 uncommitted = list_uncommitted_parts(root, batch or None)
-            missing_path = f"{root}/{part.batch}/{part_name(missing)}"
+            missing_path = url_of(root / part.batch / part_name(missing))
             why = (
                 "has no _manifest.json yet (still being written, or its manifest was removed)"
                 if (part.batch, missing) in uncommitted
