@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from decimal import Decimal
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -197,6 +200,63 @@ def test_invalid_core_records_are_quarantined_and_counts_reconcile(warehouse, la
         ("payments", "core.instalments"),
     ):
         assert warehouse.execute(f"select count(*) from {table}").fetchone()[0] == stats[entity]["applied"]
+
+
+def test_a_client_id_that_is_no_integer_of_at_most_15_digits_is_quarantined_not_fatal(warehouse, landing):
+    """A huge, fractional or negative id is quarantined with its reason; the rest of the part is applied."""
+    loans = pd.DataFrame(
+        {
+            "loan_id": ["L1", "L2", "L3"],
+            "client_id": [1, 2, 1000],
+            "amount": [10000, 20000, 30000],
+            "term_months": [1, 1, 1],
+            "issue_date": ["2026-01-01"] * 3,
+        }
+    )
+    clients = pd.DataFrame({"client_id": [1], "full_name": ["x"], "income": [1]})
+    write_partition(landing_root(landing), "ids", 1, {"clients": clients, "loans": loans})
+    part_dir = Path(landing) / "ids" / "part-0001"
+    # Written by hand as an export may have them: JSON allows any of these spellings of a number.
+    body = (
+        "\n".join(
+            [
+                '{"client_id": 1, "full_name": "Иванов Иван Иванович", "income": 50000}',
+                '{"client_id": 2.0, "full_name": "Петрова Анна Сергеевна", "income": 60000}',
+                '{"client_id": 1e3, "full_name": "Сидоров Пётр Ильич", "income": 70000}',
+                '{"client_id": 99999999999999999999, "full_name": "Огромный Номер", "income": 1}',
+                '{"client_id": 1.5, "full_name": "Дробный Номер", "income": 1}',
+                '{"client_id": -7, "full_name": "Отрицательный Номер", "income": 1}',
+            ]
+        ).encode()
+        + b"\n"
+    )
+    (part_dir / "clients.jsonl").write_bytes(body)
+    manifest = json.loads((part_dir / "_manifest.json").read_text())
+    manifest["files"]["clients"].update(rows=6, sha256=hashlib.sha256(body).hexdigest())
+    (part_dir / "_manifest.json").write_text(json.dumps(manifest))
+
+    (part,) = [p.to_xcom() for p in list_landed_parts(landing_root(landing))]
+    assert load_partition(part)["entities"]["clients"]["staged"] == 6
+    stats = build_core_for_part(part)["entities"]
+    assert stats["clients"] | {"seconds": 0} == {"staged": 6, "quarantined": 3, "applied": 3, "seconds": 0}
+    reasons = warehouse.execute(
+        "select raw::jsonb ->> 'client_id', reason from meta.quarantine where entity = 'clients' order by line_no"
+    ).fetchall()
+    assert reasons == [
+        ("99999999999999999999", "client_id is not a positive integer"),
+        ("1.5", "client_id is not a positive integer"),
+        ("-7", "client_id is not a positive integer"),
+    ]
+    assert warehouse.execute("select client_id from core.clients order by 1").fetchall() == [
+        (1,),
+        (2,),
+        (1000,),
+    ]
+    assert warehouse.execute("select loan_id, client_id from core.loans order by 1").fetchall() == [
+        ("L1", 1),
+        ("L2", 2),
+        ("L3", 1000),
+    ]
 
 
 def test_within_a_part_the_last_version_of_an_instalment_wins(warehouse, landing):

@@ -1,8 +1,9 @@
 -- Apply one part's staged CRM clients to core.crm_clients (latest version wins). Rows the import's
 -- cleaning rejected (rejected_reason set) and rows still lacking a name or contact go to quarantine.
+{% from 'core/_macros.sql' import latest_in_part, quarantine %}
 create temp table part_crm_clients on commit drop as
-select distinct on (s.natural_key)
-    s.natural_key, s.record, s.source_file, s.line_no,
+select
+    s.record, s.source_file, s.line_no,
     case
         when s.record ->> 'rejected_reason' is not null
             then 'rejected by CRM cleaning: ' || (s.record ->> 'rejected_reason')
@@ -11,14 +12,9 @@ select distinct on (s.natural_key)
         when s.record ->> 'updated_at' is not null and meta.try_timestamp(s.record ->> 'updated_at') is null
             then 'impossible updated_at ' || (s.record ->> 'updated_at')
     end as reason
-from staging.crm_clients as s
-where s.batch_id = %(batch_id)s and s.part_no = %(part_no)s
-order by s.natural_key, s.line_no desc;
+from {{ latest_in_part('crm_clients') }} as s;
 
-insert into meta.quarantine (layer, entity, batch_id, part_no, source_file, line_no, reason, raw)
-select 'core', 'crm_clients', %(batch_id)s, %(part_no)s, source_file, line_no, reason, record::text
-from part_crm_clients where reason is not null
-on conflict do nothing;
+{{ quarantine('crm_clients', 'part_crm_clients') }}
 
 insert into core.crm_clients (client_key, crm_id, full_name, phone, email, city, crm_updated_at, merged_rows,
                               issues, source, batch_id, part_no)

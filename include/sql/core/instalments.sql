@@ -1,6 +1,7 @@
 -- Apply one part's staged payments to core.instalments (latest version wins). Invalid records go to quarantine.
 -- Fields are read out of the jsonb and cast once, null-safe; the temp table keeps typed columns, and the
 -- raw record and its file only for rejected lines.
+{% from 'core/_macros.sql' import latest_in_part, quarantine %}
 create temp table part_payments on commit drop as
 select
     line_no, loan_id, instalment_no, due_date, amount_due, paid_date, amount_paid, reason,
@@ -27,30 +28,21 @@ from (
     from (
         select s.record, s.source_file, s.line_no,
                s.record ->> 'loan_id' as loan_id,
-               meta.try_bigint(s.record ->> 'instalment_no') as instalment_no,
+               meta.try_id(s.record ->> 'instalment_no') as instalment_no,
                meta.try_date(s.record ->> 'due_date') as due_date,
                meta.try_numeric(s.record ->> 'amount_due') as amount_due,
                s.record ->> 'paid_date' as paid_text,
                meta.try_date(s.record ->> 'paid_date') as paid_date,
                s.record ->> 'amount_paid' as amount_paid_text,
                meta.try_numeric(s.record ->> 'amount_paid') as amount_paid
-        from staging.payments as s
-        where s.batch_id = %(batch_id)s and s.part_no = %(part_no)s
-          and not exists (  -- latest version per key within the part (a hash anti-join, no sort)
-              select 1 from staging.payments as n
-              where n.batch_id = s.batch_id and n.part_no = s.part_no and n.natural_key = s.natural_key
-                and n.line_no > s.line_no
-          )
+        from {{ latest_in_part('payments') }} as s
         offset 0  -- an optimisation fence: each field is read out of the jsonb and cast once
     ) as t
     left join core.loans as l on l.loan_id = t.loan_id
     offset 0  -- the same for the checks: reason is computed once for the three columns above that use it
 ) as checked;
 
-insert into meta.quarantine (layer, entity, batch_id, part_no, source_file, line_no, reason, raw)
-select 'core', 'payments', %(batch_id)s, %(part_no)s, source_file, line_no, reason, raw_record
-from part_payments where reason is not null
-on conflict do nothing;
+{{ quarantine('payments', 'part_payments', raw='raw_record') }}
 
 insert into core.instalments (loan_id, instalment_no, due_date, amount_due, paid_date, amount_paid,
                               batch_id, part_no)

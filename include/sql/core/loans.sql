@@ -1,7 +1,8 @@
 -- Apply one part's staged loans to core.loans (latest version wins). Invalid records go to quarantine.
+{% from 'core/_macros.sql' import latest_in_part, quarantine %}
 create temp table part_loans on commit drop as
-select distinct on (natural_key)
-    s.natural_key, s.record, s.source_file, s.line_no,
+select
+    s.record, s.source_file, s.line_no,
     case
         when meta.try_numeric(s.record ->> 'amount') is null or (s.record ->> 'amount')::numeric <= 0
             then 'non-positive amount ' || (s.record ->> 'amount')
@@ -10,21 +11,16 @@ select distinct on (natural_key)
         when meta.try_date(s.record ->> 'issue_date') is null
             then 'impossible issue_date ' || coalesce(s.record ->> 'issue_date', 'null')
         when not exists (select 1 from core.clients c
-                         where c.client_id = meta.try_bigint(s.record ->> 'client_id') and c.is_current)
+                         where c.client_id = meta.try_id(s.record ->> 'client_id') and c.is_current)
             then 'loan for unknown client ' || (s.record ->> 'client_id')
     end as reason
-from staging.loans as s
-where s.batch_id = %(batch_id)s and s.part_no = %(part_no)s
-order by natural_key, line_no desc;
+from {{ latest_in_part('loans') }} as s;
 
-insert into meta.quarantine (layer, entity, batch_id, part_no, source_file, line_no, reason, raw)
-select 'core', 'loans', %(batch_id)s, %(part_no)s, source_file, line_no, reason, record::text
-from part_loans where reason is not null
-on conflict do nothing;
+{{ quarantine('loans', 'part_loans') }}
 
 insert into core.loans (loan_id, client_id, amount, term_months, annual_rate, monthly_instalment, issue_date,
                         amount_band, batch_id, part_no)
-select r ->> 'loan_id', (r ->> 'client_id')::bigint, (r ->> 'amount')::numeric, (r ->> 'term_months')::int,
+select r ->> 'loan_id', meta.try_id(r ->> 'client_id'), (r ->> 'amount')::numeric, (r ->> 'term_months')::int,
        (r ->> 'annual_rate')::numeric, (r ->> 'monthly_instalment')::numeric, (r ->> 'issue_date')::date,
        -- bands and bounds come from client_dwh/amount_bands.py: the band whose lower bound the amount reaches
        (%(amount_band_labels)s::text[])[

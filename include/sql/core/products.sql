@@ -1,19 +1,15 @@
 -- Apply one part's staged product catalogue to core.products (latest version wins). Invalid rows go to quarantine.
+{% from 'core/_macros.sql' import latest_in_part, quarantine %}
 create temp table part_products on commit drop as
-select distinct on (s.natural_key)
-    s.natural_key, s.record, s.source_file, s.line_no,
+select
+    s.record, s.source_file, s.line_no,
     case
         when btrim(s.record ->> 'product_id') = '' then 'empty product_id'
         when btrim(s.record ->> 'product_name') = '' then 'empty product_name'
     end as reason
-from staging.products as s
-where s.batch_id = %(batch_id)s and s.part_no = %(part_no)s
-order by s.natural_key, s.line_no desc;
+from {{ latest_in_part('products') }} as s;
 
-insert into meta.quarantine (layer, entity, batch_id, part_no, source_file, line_no, reason, raw)
-select 'core', 'products', %(batch_id)s, %(part_no)s, source_file, line_no, reason, record::text
-from part_products where reason is not null
-on conflict do nothing;
+{{ quarantine('products', 'part_products') }}
 
 insert into core.products (product_id, product_name, category, batch_id, part_no)
 select btrim(r ->> 'product_id'), btrim(r ->> 'product_name'), r ->> 'category', %(batch_id)s, %(part_no)s

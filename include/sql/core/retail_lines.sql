@@ -7,12 +7,10 @@
 -- Each field is read out of the jsonb once and parsed once (optimisation fences, streamed rather than
 -- materialized), and the temp table keeps the raw record only for rejected lines: this step is what
 -- bounds the throughput of a big export.
+{% from 'core/_macros.sql' import latest_in_part, quarantine %}
 create temp table part_retail on commit drop as
 with latest as (
-    select distinct on (s.natural_key) s.record, s.source_file, s.line_no
-    from staging.retail_purchases as s
-    where s.batch_id = %(batch_id)s and s.part_no = %(part_no)s
-    order by s.natural_key, s.line_no desc
+    select s.record, s.source_file, s.line_no from {{ latest_in_part('retail_purchases') }} as s
 ), parsed as (
     select raw.*,
            case when quantity_text ~ '^[+-]?[0-9]{1,9}(\.0*)?$' then quantity_text::numeric::integer end
@@ -34,7 +32,7 @@ with latest as (
                md5(concat_ws(chr(31), r ->> 'InvoiceNo', r ->> 'StockCode', r ->> 'Description',
                              r ->> 'Quantity', r ->> 'InvoiceDate', r ->> 'UnitPrice', r ->> 'CustomerID',
                              r ->> 'Country')) as line_hash,
-               substring(r ->> 'line_id' from ':([0-9]+)$')::bigint as row_no
+               meta.try_id(substring(r ->> 'line_id' from ':([0-9]+)$')) as row_no
         from latest as l cross join lateral (select l.record as r) as x
         offset 0  -- an optimisation fence: each field is read out of the jsonb once, streamed, not stored
     ) as raw
@@ -58,10 +56,7 @@ select line_id, source, row_no, invoice_no, stock_code, description, quantity, i
        case when reason is not null then record::text end as raw_record
 from checked;
 
-insert into meta.quarantine (layer, entity, batch_id, part_no, source_file, line_no, reason, raw)
-select 'core', 'retail_purchases', %(batch_id)s, %(part_no)s, source_file, line_no, reason, raw_record
-from part_retail where reason is not null
-on conflict do nothing;
+{{ quarantine('retail_purchases', 'part_retail', raw='raw_record') }}
 
 insert into core.retail_lines (line_id, source, row_no, invoice_no, stock_code, description, quantity,
                                invoice_at, unit_price, customer_id, country, is_cancellation, line_hash,

@@ -1,11 +1,11 @@
 -- Apply one part's staged service interactions to core.service_interactions (latest version wins).
 -- Events of an unknown client or service, of an unknown kind or with an impossible time go to quarantine.
+{% from 'core/_macros.sql' import latest_in_part, quarantine %}
 create temp table part_service_interactions on commit drop as
-select distinct on (s.natural_key)
-    s.natural_key, s.record, s.source_file, s.line_no,
+select
+    s.record, s.source_file, s.line_no,
     case
-        when meta.try_numeric(s.record ->> 'interaction_id') is null
-          or meta.try_numeric(s.record ->> 'interaction_id') <> trunc(meta.try_numeric(s.record ->> 'interaction_id'))
+        when meta.try_id(s.record ->> 'interaction_id') is null
             then 'interaction_id is not an integer'
         when meta.try_timestamp(s.record ->> 'interacted_at') is null
             then 'impossible interacted_at ' || coalesce(s.record ->> 'interacted_at', 'null')
@@ -17,22 +17,17 @@ select distinct on (s.natural_key)
         when coalesce(meta.try_numeric(s.record ->> 'weight'), 0) <= 0
             then 'weight must be a positive number, got ' || coalesce(s.record ->> 'weight', 'null')
         when not exists (select 1 from core.clients c
-                         where c.client_id = meta.try_bigint(s.record ->> 'client_id') and c.is_current)
+                         where c.client_id = meta.try_id(s.record ->> 'client_id') and c.is_current)
             then 'interaction of unknown client ' || (s.record ->> 'client_id')
         when not exists (select 1 from core.partner_services ps where ps.service_id = s.record ->> 'service_id')
             then 'interaction with unknown service ' || (s.record ->> 'service_id')
     end as reason
-from staging.service_interactions as s
-where s.batch_id = %(batch_id)s and s.part_no = %(part_no)s
-order by s.natural_key, s.line_no desc;
+from {{ latest_in_part('service_interactions') }} as s;
 
-insert into meta.quarantine (layer, entity, batch_id, part_no, source_file, line_no, reason, raw)
-select 'core', 'service_interactions', %(batch_id)s, %(part_no)s, source_file, line_no, reason, record::text
-from part_service_interactions where reason is not null
-on conflict do nothing;
+{{ quarantine('service_interactions', 'part_service_interactions') }}
 
 insert into core.service_interactions (interaction_id, client_id, service_id, interacted_at, kind, weight, batch_id, part_no)
-select (r ->> 'interaction_id')::bigint, (r ->> 'client_id')::bigint, r ->> 'service_id',
+select meta.try_id(r ->> 'interaction_id'), meta.try_id(r ->> 'client_id'), r ->> 'service_id',
        (r ->> 'interacted_at')::timestamp, r ->> 'kind', (r ->> 'weight')::double precision, %(batch_id)s, %(part_no)s
 from part_service_interactions as p cross join lateral (select p.record as r) as x
 where p.reason is null

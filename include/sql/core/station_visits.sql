@@ -1,12 +1,11 @@
 -- Apply one part's staged station visits to core.station_visits (latest version wins). Visits of an
 -- unknown station client, with a negative or non-numeric amount, or an impossible time go to quarantine.
+{% from 'core/_macros.sql' import latest_in_part, quarantine %}
 create temp table part_station_visits on commit drop as
-select distinct on (s.natural_key)
-    s.natural_key, s.record, s.source_file, s.line_no,
+select
+    s.record, s.source_file, s.line_no,
     case
-        when meta.try_numeric(s.record ->> 'visit_id') is null
-          or meta.try_numeric(s.record ->> 'visit_id') <> trunc(meta.try_numeric(s.record ->> 'visit_id'))
-          or abs(meta.try_numeric(s.record ->> 'visit_id')) > 1e15
+        when meta.try_id(s.record ->> 'visit_id') is null
             then 'visit_id is not an integer'
         when meta.try_timestamp(s.record ->> 'visited_at') is null
             then 'impossible visited_at ' || coalesce(s.record ->> 'visited_at', 'null')
@@ -19,26 +18,19 @@ select distinct on (s.natural_key)
             then 'bought_coffee and paid_with_app must be true or false'
         when s.record ->> 'station_id' is not null and meta.try_numeric(s.record ->> 'station_id') is null
             then 'non-numeric station_id ' || (s.record ->> 'station_id')
-        when meta.try_numeric(s.record ->> 'client_id') <> trunc(meta.try_numeric(s.record ->> 'client_id'))
-          or abs(meta.try_numeric(s.record ->> 'client_id')) > 1e15
+        when meta.try_id(s.record ->> 'client_id') is null
             then 'visit by unknown station client ' || (s.record ->> 'client_id')
-        -- client_id is a valid integer here (branch above), so the cast is safe and the key index is used
         when not exists (select 1 from core.station_clients c
-                         where c.client_id = (s.record ->> 'client_id')::numeric::bigint)
+                         where c.client_id = meta.try_id(s.record ->> 'client_id'))
             then 'visit by unknown station client ' || (s.record ->> 'client_id')
     end as reason
-from staging.station_visits as s
-where s.batch_id = %(batch_id)s and s.part_no = %(part_no)s
-order by s.natural_key, s.line_no desc;
+from {{ latest_in_part('station_visits') }} as s;
 
-insert into meta.quarantine (layer, entity, batch_id, part_no, source_file, line_no, reason, raw)
-select 'core', 'station_visits', %(batch_id)s, %(part_no)s, source_file, line_no, reason, record::text
-from part_station_visits where reason is not null
-on conflict do nothing;
+{{ quarantine('station_visits', 'part_station_visits') }}
 
 insert into core.station_visits (visit_id, client_id, station_id, visited_at, amount, fuel_grade, bought_coffee,
                                  paid_with_app, batch_id, part_no)
-select (r ->> 'visit_id')::bigint, (r ->> 'client_id')::bigint, (r ->> 'station_id')::numeric::integer,
+select meta.try_id(r ->> 'visit_id'), meta.try_id(r ->> 'client_id'), (r ->> 'station_id')::numeric::integer,
        (r ->> 'visited_at')::timestamp, (r ->> 'amount')::numeric, r ->> 'fuel_grade',
        coalesce((r ->> 'bought_coffee')::boolean, false), coalesce((r ->> 'paid_with_app')::boolean, false),
        %(batch_id)s, %(part_no)s

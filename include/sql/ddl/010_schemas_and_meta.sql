@@ -91,3 +91,11 @@ begin
     end loop;
 end
 $$;
+
+-- The one check of an integer id in a JSON record (meta.try_id): a plain integer of at most 15 digits
+-- (a trailing ".0" allowed) as a bigint, else null - so an id too big for bigint, a fraction or an
+-- exponent is quarantined with its reason instead of failing the part at a cast. Plain SQL (no exception
+-- block), so it is inlined and safe in parallel plans on every version.
+create or replace function meta.try_id(value text) returns bigint language sql stable parallel safe as $$
+    select case when value ~ '^\s*[+-]?[0-9]{1,15}(\.0*)?\s*$' then trunc(value::numeric)::bigint end
+$$;
