@@ -65,6 +65,8 @@ def landed_on_s3(stack, monkeypatch):
     monkeypatch.setenv(f"AIRFLOW_CONN_{scaleout.S3_CONN_ID.upper()}", stack.s3_connection())
     monkeypatch.setattr(config, "LANDING_CONN_ID", scaleout.S3_CONN_ID)
     monkeypatch.setattr(config, "LANDING_URL", stack.landing_url)
+    # Airflow caches one filesystem per connection id; this endpoint dies with the stack
+    monkeypatch.setattr("airflow.sdk.io.store._STORE_CACHE", {})
     return generate_and_land(clients=1500, parts=3, seed=11, batch=BATCH, as_of=dt.date.fromisoformat(AS_OF))
 
 

@@ -55,6 +55,8 @@ def s3(s3_endpoint, monkeypatch):
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(config, "LANDING_CONN_ID", S3_CONN_ID)
+    # Airflow caches one filesystem per connection id: an earlier test's (its endpoint gone) must not serve
+    monkeypatch.setattr("airflow.sdk.io.store._STORE_CACHE", {})
     yield client
     objects = client.list_objects_v2(Bucket=S3_BUCKET).get("Contents", [])
     for item in objects:
