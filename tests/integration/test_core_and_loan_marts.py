@@ -15,7 +15,7 @@ from client_dwh.landing import landing_root, list_landed_parts, write_partition
 from client_dwh.sources.synthetic.land import generate_and_land
 from client_dwh.sources.synthetic.source_system import generate_source_system
 from client_dwh.warehouse.core import build_core_for_part, flag_overdue_instalments
-from client_dwh.warehouse.marts import build_marts, publish_marts
+from client_dwh.warehouse.marts import MartCheckFailed, build_marts, publish_marts
 from client_dwh.warehouse.pipeline import process_parts
 from client_dwh.warehouse.staging import load_partition
 
@@ -372,3 +372,16 @@ def test_amount_bands_at_their_bounds(warehouse, landing):
     bands = [b for (b,) in warehouse.execute("select amount_band from core.loans order by amount")]
     small, mid, large, top = "до 50 000", "50 000 – 100 000", "100 000 – 500 000", "500 000 и выше"
     assert bands == [small, small, mid, mid, large, large, top]
+
+
+def test_a_failed_check_keeps_the_previous_loan_marts(warehouse, landing):
+    _land_golden(landing)
+    run_pipeline_steps(landing, AS_OF)
+    marts = _marts(warehouse)
+    refreshed = warehouse.execute("select * from meta.mart_refresh order by mart").fetchall()
+    # Client 3 is no longer current (say, closed by hand in core): its loan L3 becomes an orphan.
+    warehouse.execute("update core.clients set is_current = false where client_id = 3")
+    with pytest.raises(MartCheckFailed, match=r"include/sql/checks/marts.sql: .*no_orphan_loans"):
+        process_parts([], AS_OF, run_id="broken")
+    assert _marts(warehouse) == marts
+    assert warehouse.execute("select * from meta.mart_refresh order by mart").fetchall() == refreshed

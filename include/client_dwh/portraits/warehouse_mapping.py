@@ -20,12 +20,11 @@ from client_dwh.portraits.mapping import MODEL_VERSION, PortraitMapper
 from client_dwh.portraits.threshold import DEFAULT_THRESHOLD, MAX_THRESHOLD, MIN_THRESHOLD
 from client_dwh.portraits.upload import UNASSIGNED_NAME
 from client_dwh.warehouse.db import connect, query
-from client_dwh.warehouse.marts import record_mart_refresh
+from client_dwh.warehouse.marts import PORTRAIT_MARTS, publish
 from client_dwh.warehouse.progress import claim_parts, finish_claimed_parts
 
 log = logging.getLogger(__name__)
 
-PORTRAIT_MARTS = ("mart.client_portraits", "mart.portrait_distribution")
 MART_COLUMNS = (
     "client_id",
     "portrait_id",
@@ -47,7 +46,9 @@ def map_client_portraits(
     *,
     catalogue_path: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Upsert ``mart.client_portraits``, rebuild ``mart.portrait_distribution``; return a short report.
+    """Publish the next ``mart.client_portraits`` (the clients mapped now plus the stored mappings of the
+    others) and ``mart.portrait_distribution`` through the marts' publish path (build, check, swap in this
+    one transaction: a failed check keeps the previous marts); return a short report.
 
     ``parts`` (the sensor's XCom) only names the last part in ``meta.mart_refresh``.
     """
@@ -88,18 +89,18 @@ def map_client_portraits(
             new = int(features["is_new"].sum()) if len(features) else 0
             changed = len(features) - new
 
-        mapped = _upsert_assignments(conn, mapper, catalogue, features)
-        (removed,) = query(
+        mapped = _stage_assignments(conn, mapper, catalogue, features)
+        _stage_catalogue(conn, catalogue)
+        ((removed,),) = query(
             conn,
-            """with gone as (delete from mart.client_portraits as p
-                             where not exists (select 1 from client_features as f
-                                               where f.client_id = p.client_id and """
+            """select count(*) from mart.client_portraits as p
+               where not exists (select 1 from client_features as f
+                                 where f.client_id = p.client_id and """
             + _complete("f")
-            + """) returning 1)
-               select count(*) from gone""",
-        )[0]
-        _rebuild_distribution(conn, catalogue)
-        _record_refresh(conn, run_id, parts)
+            + ")",
+        )
+        last = sorted(parts or [], key=lambda p: (p["batch"], p["part"]))[-1:] or [None]
+        publish(conn, PORTRAIT_MARTS, run_id=run_id, last_part=last[0])
         finish_claimed_parts(conn, "portraits", run_id)
         report = _report(conn, catalogue, threshold)
     report["remapped"] = {
@@ -186,8 +187,14 @@ def _store_model(conn, mapper: PortraitMapper, population: int, run_id: str | No
     )
 
 
-def _upsert_assignments(conn, mapper: PortraitMapper, catalogue: PortraitCatalogue, features) -> int:
-    """COPY the new assignments into a temp table, then one set-based upsert."""
+def _stage_assignments(conn, mapper: PortraitMapper, catalogue: PortraitCatalogue, features) -> int:
+    """COPY this run's assignments into the temp table ``new_portraits`` (portraits/client_portraits.sql
+    merges them with the stored ones); the number of clients mapped."""
+    query(
+        conn,
+        f"""create temp table new_portraits on commit drop as
+            select {", ".join(MART_COLUMNS)} from mart.client_portraits with no data""",
+    )
     if features.empty:
         return 0
     assignments = mapper.assign(features)
@@ -197,25 +204,14 @@ def _upsert_assignments(conn, mapper: PortraitMapper, catalogue: PortraitCatalog
     assignments["features_hash"] = features["features_hash"].to_numpy()
     buffer = io.BytesIO()
     assignments[list(MART_COLUMNS)].to_csv(buffer, index=False, header=False)
-    query(
-        conn,
-        f"""create temp table new_portraits on commit drop as
-            select {", ".join(MART_COLUMNS)} from mart.client_portraits with no data""",
-    )
     copy_sql = f"copy new_portraits ({', '.join(MART_COLUMNS)}) from stdin with (format csv)"
     with conn.cursor() as cur, cur.copy(copy_sql) as copy:
         copy.write(buffer.getvalue())
-    updates = ", ".join(f"{c} = excluded.{c}" for c in (*MART_COLUMNS[1:], "mapped_at"))
-    query(
-        conn,
-        f"""insert into mart.client_portraits ({", ".join(MART_COLUMNS)}, mapped_at)
-            select {", ".join(MART_COLUMNS)}, now() from new_portraits
-            on conflict (client_id) do update set {updates}""",
-    )
     return len(assignments)
 
 
-def _rebuild_distribution(conn, catalogue: PortraitCatalogue) -> None:
+def _stage_catalogue(conn, catalogue: PortraitCatalogue) -> None:
+    """The catalogue's portraits, unassigned last, into the temp table ``catalogue_portraits``."""
     rows = [(p.id, p.name, p.advice, i) for i, p in enumerate(catalogue.portraits)]
     rows.append((UNASSIGNED, UNASSIGNED_NAME, None, len(rows)))
     query(
@@ -226,27 +222,6 @@ def _rebuild_distribution(conn, catalogue: PortraitCatalogue) -> None:
     with conn.cursor() as cur, cur.copy("copy catalogue_portraits from stdin") as copy:
         for row in rows:  # one row per portrait: a handful
             copy.write_row(row)
-    # delete, not truncate: dashboards keep reading the old rows until this transaction commits.
-    query(conn, "delete from mart.portrait_distribution")
-    query(
-        conn,
-        """insert into mart.portrait_distribution (portrait_id, portrait_name, clients, share_pct,
-                                                   avg_confidence, advice)
-           select c.portrait_id, c.portrait_name, count(p.client_id),
-                  coalesce(round(100.0 * count(p.client_id) / nullif(t.total, 0), 2), 0),
-                  avg(p.confidence), c.advice
-           from catalogue_portraits as c
-           left join mart.client_portraits as p using (portrait_id)
-           cross join (select count(*) as total from mart.client_portraits) as t
-           group by c.portrait_id, c.portrait_name, c.advice, c.sort_order, t.total
-           order by c.sort_order""",
-    )
-
-
-def _record_refresh(conn, run_id: str | None, parts: list[dict] | None) -> None:
-    last = sorted(parts or [], key=lambda p: (p["batch"], p["part"]))[-1:] or [None]
-    for mart in PORTRAIT_MARTS:
-        record_mart_refresh(conn, mart, run_id, last[0])
 
 
 def _report(conn, catalogue: PortraitCatalogue, threshold: float) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from client_dwh import config
 from client_dwh.recommend.variants import VARIANTS
 from client_dwh.warehouse.db import connect, query, run_sql
-from client_dwh.warehouse.marts import record_mart_refresh
+from client_dwh.warehouse.marts import AB_TEST_MARTS, RECOMMENDATION_MARTS, RECOMMENDER_METRICS_MARTS, publish
 from client_dwh.warehouse.progress import claim_parts, finish_claimed_parts
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ def build_interaction_matrix(
         claim_parts(conn, "recommendations", dag_run_id or model_run_id)
         run_sql(
             conn,
-            "mart/recommender_training_set.sql",
+            "recommend/training_set.sql",
             {"model_run_id": model_run_id, "dag_run_id": dag_run_id, "keep_runs": max(keep_runs, 1)},
         )
         ((clients, services, pairs, events),) = query(
@@ -222,10 +222,14 @@ def train_and_evaluate(
         for r in metrics.to_dict("records")
     ]
     with connect(conn_id) as conn:
-        query(conn, "delete from mart.recommender_metrics where model_run_id = %(r)s", {"r": model_run_id})
+        query(
+            conn,
+            "create temp table next_recommender_metrics on commit drop as "
+            "select * from mart.recommender_metrics with no data",
+        )
         with conn.cursor() as cur:
             cur.executemany(
-                """insert into mart.recommender_metrics (model_run_id, trained_at, variant, k, precision_at_k,
+                """insert into next_recommender_metrics (model_run_id, trained_at, variant, k, precision_at_k,
                        recall_at_k, map_at_k, ndcg_at_k, coverage, users_evaluated, params, blend, neighbours,
                        validation_ndcg_at_k, is_served, selection_reason)
                    values (%(run)s, now(), %(variant)s, %(k)s, %(p)s, %(r)s, %(map)s, %(ndcg)s, %(coverage)s,
@@ -233,7 +237,8 @@ def train_and_evaluate(
                            %(served)s, %(reason)s)""",
                 rows,
             )
-        _record_refresh(conn, "mart.recommender_metrics", model_run_id)
+        # built from core, not from one part: no last part
+        publish(conn, RECOMMENDER_METRICS_MARTS, {"model_run_id": model_run_id}, run_id=model_run_id)
     summary = {
         "model_run_id": model_run_id,
         "best_variant": served,
@@ -294,8 +299,9 @@ def publish_recommendations(
 ) -> dict[str, Any]:
     """Fit on all of the snapshot, take the top-k unused services of every client, replace the mart.
 
-    The rows are COPYed into a temp table, checked (no service a client already used) and swapped in
-    with delete + insert in one transaction: readers see the old or the new list, never a mix.
+    The rows are COPYed into a temp table and published through the marts' one path (build, check - e.g.
+    no service a client already uses - and swap in one transaction): readers see the old or the new list,
+    never a mix, and a failed check keeps the old one.
     """
     from client_dwh.recommend.model import HybridRecommender
 
@@ -308,7 +314,6 @@ def publish_recommendations(
     recommendations = model.recommend(clients["client_id"], k=params.k)
 
     with connect(conn_id) as conn:
-        query(conn, "select pg_advisory_xact_lock(hashtext('client_dwh.recommendations'))")
         query(
             conn,
             """create temp table next_recommendations (client_id bigint, service_id text, score double precision,
@@ -320,29 +325,15 @@ def publish_recommendations(
                     copy.write_row(
                         (int(row.client_id), row.service_id, float(row.score), int(row.rank), row.reason)
                     )
-        ((already_used,),) = query(
+        publish(
             conn,
-            """select count(*) from next_recommendations n join meta.recommender_training_pairs p
-                 on p.model_run_id = %(r)s and p.client_id = n.client_id and p.service_id = n.service_id""",
-            {"r": model_run_id},
-        )
-        if already_used:
-            raise AssertionError(f"{already_used} recommendations are services the client already uses")
-        # delete, not truncate: truncate's exclusive lock would make the dashboards wait for this swap.
-        query(conn, "delete from mart.recommendations")
-        query(
-            conn,
-            """insert into mart.recommendations (client_id, service_id, partner_name, service_name, score, rank,
-                   reason, variant, model_run_id)
-               select n.client_id, n.service_id, s.partner_name, s.service_name, n.score, n.rank, n.reason,
-                      %(variant)s, %(r)s
-               from next_recommendations n join core.partner_services s on s.service_id = n.service_id""",
-            {"variant": chosen, "r": model_run_id},
+            RECOMMENDATION_MARTS,
+            {"variant": chosen, "model_run_id": model_run_id},
+            dag_run_id or model_run_id,
         )
         ((published, clients_reached),) = query(
             conn, "select count(*), count(distinct client_id) from mart.recommendations"
         )
-        _record_refresh(conn, "mart.recommendations", dag_run_id or model_run_id, published)
         finish_claimed_parts(conn, "recommendations", dag_run_id or model_run_id)
     result = {
         "model_run_id": model_run_id,
@@ -406,17 +397,22 @@ def run_ab_test(
     with connect(conn_id) as conn:
         query(
             conn,
-            "delete from mart.ab_test_results where model_run_id = %(r)s and experiment = %(e)s",
-            {"r": model_run_id, "e": experiment},
+            "create temp table next_ab_test_results on commit drop as "
+            "select * from mart.ab_test_results with no data",
         )
         with conn.cursor() as cur:
             cur.executemany(
-                """insert into mart.ab_test_results (model_run_id, experiment, variant, model_variant, clients,
+                """insert into next_ab_test_results (model_run_id, experiment, variant, model_variant, clients,
                        responses, conversion_pct, uplift_pct_points, ci_low_pct_points, ci_high_pct_points, p_value)
                    values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
                 rows,
             )
-        _record_refresh(conn, "mart.ab_test_results", dag_run_id or model_run_id)
+        publish(
+            conn,
+            AB_TEST_MARTS,
+            {"model_run_id": model_run_id, "experiment": experiment},
+            dag_run_id or model_run_id,
+        )
     summary = {
         "model_run_id": model_run_id,
         "experiment": experiment,
@@ -442,10 +438,6 @@ def latest_metrics(conn) -> list[tuple]:
                                  order by trained_at desc limit 1)
            order by ndcg_at_k desc""",
     )
-
-
-def _record_refresh(conn, mart: str, run_id: str, rows: int | None = None) -> None:
-    record_mart_refresh(conn, mart, run_id, last_part=None, rows=rows)  # built from core, not from one part
 
 
 def _frame(conn, sql: str, params: dict | None, columns: list[str]) -> pd.DataFrame:

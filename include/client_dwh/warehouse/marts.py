@@ -1,13 +1,21 @@
-"""Build every mart into the ``mart_next`` schema, then publish it into ``mart`` in one transaction.
+"""The one way a mart is published: build its next version in ``mart_next``, check it, swap it into ``mart``.
 
-Readers of ``mart`` never see a half-built or unchecked mart: if the build or the quality gate between
-the two steps fails, ``mart`` keeps the previous run's tables.
+Every mart - loans, segments and RFM, portraits, recommendations - goes through here. A group of marts is
+built into ``mart_next.<table>`` (an empty copy of ``mart.<table>``), its checks (``include/sql/checks/``,
+one row whose columns must all be true) run against that next version, and only then ``swap`` replaces
+each table's rows in one transaction, with delete + insert: readers keep seeing the previous rows until
+the swap commits and never wait for it (``truncate`` would lock them out). A failed build or check leaves
+``mart`` as it was.
+
+The loan marts are built, checked and swapped by three tasks of ``dwh_pipeline``; the portrait and
+recommendation marts do the three steps in one transaction (``publish``).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from client_dwh import config
@@ -21,73 +29,186 @@ log = logging.getLogger(__name__)
 
 NEXT_SCHEMA = "mart_next"
 
-# mart table -> SQL file that fills it (reads core, writes {{ target }}.<table>).
-MARTS: dict[str, str] = {
-    "overdue_by_month": "mart/overdue_by_month.sql",
-    "portfolio_at_risk": "mart/portfolio_at_risk.sql",
-    "overdue_notifications": "mart/overdue_notifications.sql",
-    "roll_rates": "mart/roll_rates.sql",
-    "vintage_curves": "mart/vintage_curves.sql",
-    # segment_top_products first: client_segments takes its suggestions from that ranking.
-    "segment_top_products": "mart/segment_top_products.sql",
-    "client_segments": "mart/client_segments.sql",
-    "rfm": "mart/rfm.sql",
-    "rfm_segments": "mart/rfm_segments.sql",  # summarises rfm
-    "rfm_settings": "mart/rfm_settings.sql",  # how rfm was computed (duplicate lines), for the dashboard
-}
+
+@dataclass(frozen=True)
+class MartGroup:
+    """Marts published together: ``tables`` maps each mart table to the SQL file that fills
+    ``{{ target }}.<table>`` (in order; None when the caller fills it), ``checks`` is their quality gate."""
+
+    name: str
+    tables: dict[str, str | None]
+    checks: str
+
+
+LOAN_MARTS = MartGroup(
+    "loans",
+    {
+        "overdue_by_month": "mart/overdue_by_month.sql",
+        "portfolio_at_risk": "mart/portfolio_at_risk.sql",
+        "overdue_notifications": "mart/overdue_notifications.sql",
+        "roll_rates": "mart/roll_rates.sql",
+        "vintage_curves": "mart/vintage_curves.sql",
+        # segment_top_products first: client_segments takes its suggestions from that ranking.
+        "segment_top_products": "mart/segment_top_products.sql",
+        "client_segments": "mart/client_segments.sql",
+        "rfm": "mart/rfm.sql",
+        "rfm_segments": "mart/rfm_segments.sql",  # summarises rfm
+        "rfm_settings": "mart/rfm_settings.sql",  # how rfm was computed (duplicate lines), for the dashboard
+    },
+    "checks/marts.sql",
+)
+PORTRAIT_MARTS = MartGroup(
+    "portraits",
+    {
+        "client_portraits": "portraits/client_portraits.sql",
+        "portrait_distribution": "portraits/portrait_distribution.sql",
+    },
+    "checks/portraits.sql",
+)
+# Recommender history marts keep every run's rows: their next version is the current one with this run's
+# rows replaced.
+RECOMMENDATION_MARTS = MartGroup(
+    "recommendations", {"recommendations": "recommend/recommendations.sql"}, "checks/recommendations.sql"
+)
+RECOMMENDER_METRICS_MARTS = MartGroup(
+    "recommender_metrics",
+    {"recommender_metrics": "recommend/recommender_metrics.sql"},
+    "checks/recommender_metrics.sql",
+)
+AB_TEST_MARTS = MartGroup(
+    "ab_test_results", {"ab_test_results": "recommend/ab_test_results.sql"}, "checks/ab_test_results.sql"
+)
+
+
+class MartCheckFailed(RuntimeError):
+    """A quality check on ``mart_next`` failed; ``mart`` keeps its previous rows."""
+
+
+def _lock(conn: psycopg.Connection, group: MartGroup) -> None:
+    query(
+        conn, "select pg_advisory_xact_lock(hashtext(%(lock)s))", {"lock": f"client_dwh.marts.{group.name}"}
+    )
+
+
+def build(conn: psycopg.Connection, group: MartGroup, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """(Re)create ``mart_next.<table>`` for each table of ``group`` and fill it; rows and seconds per table."""
+    rows, seconds = {}, {}
+    for table, sql_file in group.tables.items():
+        started = time.perf_counter()
+        query(conn, f"drop table if exists {NEXT_SCHEMA}.{table}")
+        query(conn, f"create table {NEXT_SCHEMA}.{table} (like mart.{table} including all)")
+        if sql_file:
+            run_sql(conn, sql_file, params or {}, target=NEXT_SCHEMA)
+        ((rows[table],),) = query(conn, f"select count(*) from {NEXT_SCHEMA}.{table}")
+        seconds[table] = round(time.perf_counter() - started, 2)
+    return {"rows": rows, "seconds": seconds}
+
+
+def check(
+    conn: psycopg.Connection, group: MartGroup, params: dict[str, Any] | None = None
+) -> dict[str, bool]:
+    """Run ``group.checks`` against ``mart_next``; raise ``MartCheckFailed`` naming every false check."""
+    cursor = run_sql(conn, group.checks, params or {})
+    names = [column.name for column in cursor.description]
+    results = dict(zip(names, cursor.fetchone(), strict=True))
+    failed = [name for name, ok in results.items() if not ok]
+    if failed:
+        raise MartCheckFailed(
+            f"include/sql/{group.checks}: {len(failed)} check(s) failed on {NEXT_SCHEMA}: {', '.join(failed)}; "
+            f"mart keeps the previous {', '.join(group.tables)} - fix the data or the build and re-run"
+        )
+    log.info("%s: %d checks passed", group.checks, len(results))
+    return results
+
+
+def swap(
+    conn: psycopg.Connection, group: MartGroup, run_id: str | None, last_part: dict | None = None
+) -> dict[str, int]:
+    """Replace each ``mart.<table>`` with ``mart_next.<table>`` (delete + insert, in the caller's
+    transaction) and note it in ``meta.mart_refresh``; rows per table. The next version stays until the
+    next build, so publishing again publishes the same rows."""
+    rows = {}
+    for table in group.tables:
+        query(conn, f"delete from mart.{table}")
+        query(conn, f"insert into mart.{table} select * from {NEXT_SCHEMA}.{table}")
+        ((rows[table],),) = query(conn, f"select count(*) from mart.{table}")
+        record_mart_refresh(conn, f"mart.{table}", run_id, last_part, rows[table])
+    return rows
+
+
+def publish(
+    conn: psycopg.Connection,
+    group: MartGroup,
+    params: dict[str, Any] | None = None,
+    run_id: str | None = None,
+    last_part: dict | None = None,
+) -> dict[str, Any]:
+    """Build, check and swap ``group`` in the caller's transaction (a failure rolls all of it back)."""
+    _lock(conn, group)
+    built = build(conn, group, params)
+    check(conn, group, params)
+    rows = swap(conn, group, run_id, last_part)
+    for table in group.tables:  # built and published in this transaction: no use for it afterwards
+        query(conn, f"drop table {NEXT_SCHEMA}.{table}")
+    log.info("published %s marts: rows %s, build seconds %s", group.name, rows, built["seconds"])
+    return {"rows": rows, "seconds": built["seconds"]}
 
 
 def build_marts(
     as_of: str,
     conn_id: str = config.DWH_CONN_ID,
-    marts: dict[str, str] | None = None,
     rfm_as_of: str | None = None,
     run_id: str | None = None,
     rfm_exclude_duplicate_lines: bool = False,
+    group: MartGroup = LOAN_MARTS,
 ) -> dict[str, Any]:
-    """``rfm_as_of`` (yyyy-mm-dd) overrides the RFM as-of date, by default each source's last day + 1;
-    ``rfm_exclude_duplicate_lines`` leaves exact-duplicate export lines out of RFM (default: they count,
-    as the RFM specification says).
+    """Build the loan, segment and RFM marts into ``mart_next`` (committed: ``check_marts`` and
+    ``publish_marts`` follow as tasks of their own). ``rfm_as_of`` (yyyy-mm-dd) overrides the RFM as-of
+    date, by default each source's last day + 1; ``rfm_exclude_duplicate_lines`` leaves exact-duplicate
+    export lines out of RFM (default: they count, as the RFM specification says).
 
     Claims the core-built parts for ``run_id`` (meta.part_steps); ``publish_marts`` of the same run
     marks them done."""
-    marts = marts or MARTS
     params = {
         "as_of": as_of,
         "rfm_as_of": rfm_as_of or None,
         "rfm_exclude_duplicate_lines": bool(rfm_exclude_duplicate_lines),
     }
     with connect(conn_id) as conn:
-        query(conn, "select pg_advisory_xact_lock(hashtext('client_dwh.marts'))")
+        _lock(conn, group)
         claim_parts(conn, "marts", run_id)  # before reading core: never claims more than the marts saw
-        query(conn, f"drop schema if exists {NEXT_SCHEMA} cascade")
-        query(conn, f"create schema {NEXT_SCHEMA}")
-        rows, seconds = {}, {}
-        for table, sql_file in marts.items():
-            started = time.perf_counter()
-            query(conn, f"create table {NEXT_SCHEMA}.{table} (like mart.{table} including all)")
-            run_sql(conn, sql_file, params, target=NEXT_SCHEMA)
-            ((rows[table],),) = query(conn, f"select count(*) from {NEXT_SCHEMA}.{table}")
-            seconds[table] = round(time.perf_counter() - started, 2)
-    log.info("built marts as of %s into %s: rows %s, seconds %s", as_of, NEXT_SCHEMA, rows, seconds)
-    return {"as_of": str(as_of), "rows": rows, "seconds": seconds}
+        built = build(conn, group, params)
+    log.info("built marts as of %s into %s: %s", as_of, NEXT_SCHEMA, built)
+    return {"as_of": str(as_of), **built}
+
+
+def check_marts(
+    as_of: str, conn_id: str = config.DWH_CONN_ID, group: MartGroup = LOAN_MARTS
+) -> dict[str, bool]:
+    """The quality gate on the built loan, segment and RFM marts (as of ``as_of``)."""
+    with connect(conn_id) as conn:
+        return check(conn, group, {"as_of": as_of})
 
 
 def publish_marts(
     run_id: str | None,
     last_part: dict | None,
     conn_id: str = config.DWH_CONN_ID,
-    marts: dict[str, str] | None = None,
+    group: MartGroup = LOAN_MARTS,
 ) -> dict[str, Any]:
-    marts = marts or MARTS
-    rows = {}
+    """Swap the built and checked loan, segment and RFM marts into ``mart`` in one transaction."""
     with connect(conn_id) as conn:
-        query(conn, "select pg_advisory_xact_lock(hashtext('client_dwh.marts'))")
-        for table in marts:
-            query(conn, f"truncate mart.{table}")
-            query(conn, f"insert into mart.{table} select * from {NEXT_SCHEMA}.{table}")
-            ((rows[table],),) = query(conn, f"select count(*) from mart.{table}")
-            record_mart_refresh(conn, f"mart.{table}", run_id, last_part, rows[table])
+        _lock(conn, group)
+        missing = [
+            table
+            for table in group.tables
+            if not query(conn, "select to_regclass(%(t)s)", {"t": f"{NEXT_SCHEMA}.{table}"})[0][0]
+        ]
+        if missing:
+            raise RuntimeError(
+                f"{NEXT_SCHEMA} has no {', '.join(missing)}: nothing to publish; run build_marts and check_marts first"
+            )
+        rows = swap(conn, group, run_id, last_part)
         finish_claimed_parts(conn, "marts", run_id)
     log.info("published marts: %s", rows)
     return {"rows": rows}

@@ -67,11 +67,11 @@ def refresh_marts(
     rfm_as_of: str | None = None,
     conn_id: str = config.DWH_CONN_ID,
 ) -> dict[str, Any]:
-    """Rebuild the marts into ``mart_next`` and publish them into ``mart`` (the DAG's tasks build_marts and
-    publish_marts, with its check_marts gate between them)."""
-    from client_dwh.warehouse.marts import build_marts, publish_marts
+    """Rebuild the marts into ``mart_next``, check and publish them into ``mart`` (three tasks in the DAG)."""
+    from client_dwh.warehouse.marts import build_marts, check_marts, publish_marts
 
     built = build_marts(str(as_of), conn_id=conn_id, rfm_as_of=rfm_as_of, run_id=run_id)
+    check_marts(str(as_of), conn_id=conn_id)
     published = publish_marts(run_id=run_id, last_part=last_part, conn_id=conn_id)
     return {**built, "published": published["rows"]}
 

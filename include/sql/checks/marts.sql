@@ -1,7 +1,6 @@
 -- Data-quality gate on the freshly built marts (mart_next) before they are published.
--- Every column must be true; SQLCheckOperator fails the run on the first false and shows this row.
--- The as-of date comes in through Jinja from client_dwh.run_dates (the run's one rule: a validated
--- yyyy-mm-dd Param, else the logical date, else run_after), never from free text.
+-- Every column must be true (warehouse/marts.py check() names each false one); as_of is the run's
+-- as-of date, bound as a parameter.
 select
     (select count(*) = count(distinct (month, amount_band)) from mart_next.overdue_by_month)
         as overdue_by_month_keys_unique,
@@ -9,7 +8,7 @@ select
        from mart_next.overdue_by_month) as overdue_shares_within_0_100,
     (select coalesce(sum(contracts_due), 0) from mart_next.overdue_by_month)
         = (select count(distinct (i.loan_id, date_trunc('month', i.due_date))) from core.instalments as i
-           where i.due_date <= '{{ run_as_of_date(params, dag_run) }}'::date) as overdue_by_month_reconciles_with_core,
+           where i.due_date <= %(as_of)s::date) as overdue_by_month_reconciles_with_core,
     (select count(*) = 0 from core.instalments as i left join core.loans as l using (loan_id) where l.loan_id is null)
         as no_orphan_instalments,
     (select count(*) = 0 from core.loans as l
@@ -17,7 +16,7 @@ select
         as no_orphan_loans,
     (select count(*) from mart_next.overdue_notifications)
         = (select count(*) from core.loans where days_past_due > 0 and status in ('overdue', 'default')
-           and as_of_date = '{{ run_as_of_date(params, dag_run) }}'::date)
+           and as_of_date = %(as_of)s::date)
         as notifications_reconcile_with_core,
     (select coalesce(bool_and(amount_overdue > 0 and days_past_due > 0), true) from mart_next.overdue_notifications)
         as notifications_only_loans_in_arrears,
@@ -49,7 +48,7 @@ select
       where d30 < 0 or d90 < 0) as vintage_curves_never_fall,
     (select coalesce(sum(loans_issued), 0) from mart_next.vintage_curves where months_on_book = 0)
         = (select count(*) from core.loans
-           where issue_date <= '{{ run_as_of_date(params, dag_run) }}'::date)
+           where issue_date <= %(as_of)s::date)
         as vintages_cover_every_loan,
     -- client segments: usage_count counts distinct products, not events; the segment follows from it
     (select count(*) = count(distinct client_id) from mart_next.client_segments) as client_segments_keys_unique,

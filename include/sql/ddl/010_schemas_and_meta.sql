@@ -2,6 +2,7 @@
 create schema if not exists staging;
 create schema if not exists core;
 create schema if not exists mart;
+create schema if not exists mart_next;  -- the next version of each mart, built and checked before the swap
 create schema if not exists meta;
 
 -- One row per landed part that has been loaded; re-loading a registered part is a no-op.

@@ -1,5 +1,5 @@
 -- Indexes the dashboards and the JSON API need to stay fast with a million clients. Idempotent.
--- mart.* is published by truncate + insert, so these survive every refresh.
+-- mart.* is published by delete + insert (warehouse/marts.py swap), so these survive every refresh.
 
 -- Today's notification list: filter by day, ordered by priority then days past due.
 create index if not exists overdue_notifications_day_priority_idx
