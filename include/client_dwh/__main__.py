@@ -18,17 +18,11 @@ import json
 import sys
 
 
-def _default_batch(seed: int) -> str:
-    # One batch per seed and day: re-running the same day re-lands identical parts (no-op loads); the
-    # next day's export is a new batch whose unchanged records staging recognises.
-    return f"synthetic-s{seed}-{dt.date.today():%Y%m%d}"
-
-
 def generate(args: argparse.Namespace) -> int:
     from client_dwh.sources.synthetic.land import generate_and_land
 
     manifests = generate_and_land(
-        clients=args.clients, parts=args.parts, seed=args.seed, batch=args.batch or _default_batch(args.seed),
+        clients=args.clients, parts=args.parts, seed=args.seed, batch=args.batch,
         cumulative=not args.delta, as_of=args.as_of, landing_url=args.out,
     )  # fmt: skip
     for m in manifests:
@@ -50,9 +44,10 @@ def warehouse(args: argparse.Namespace) -> int:
 
 def pipeline(args: argparse.Namespace) -> int:
     from client_dwh.devtools.headless import run_pipeline
+    from client_dwh.sources.synthetic.land import default_batch
 
     return run_pipeline(
-        clients=args.clients, parts=args.parts, seed=args.seed, batch=args.batch or _default_batch(args.seed),
+        clients=args.clients, parts=args.parts, seed=args.seed, batch=args.batch or default_batch(dt.date.today()),
         cumulative=not args.delta,
     )  # fmt: skip
 
@@ -160,7 +155,9 @@ def parser() -> argparse.ArgumentParser:
     gen.add_argument("--parts", type=int, default=5)
     gen.add_argument("--seed", type=int, default=42)
     gen.add_argument(
-        "--batch", default=None, help="default: synthetic-s<seed>-<yyyymmdd>: one export per day"
+        "--batch",
+        default=None,
+        help="default: the as-of day (yyyymmdd), as generate_sources names it: one export per day",
     )
     gen.add_argument("--delta", action="store_true", help="delta parts instead of cumulative ones")
     gen.add_argument("--as-of", type=dt.date.fromisoformat, default=None, help="default: today")
