@@ -127,45 +127,10 @@ class LandedPart:
         }
 
 
-def list_landed_parts(root: ObjectStoragePath, batch: str | None = None) -> list[LandedPart]:
-    """Committed parts (those with a manifest), ordered by batch then part number."""
-    found = []
+def _part_dirs(root: ObjectStoragePath, batch: str | None):
+    """Yield (batch, part number, folder) of every part-NNNN folder, committed or not."""
     if not root.exists():
-        return found
-    for batch_dir in sorted(root.iterdir(), key=lambda p: p.name):
-        if (
-            not batch_dir.is_dir()
-            or (batch and batch_dir.name != batch)
-            or batch_dir.name.startswith(("_", "."))
-        ):
-            continue
-        for part_dir in batch_dir.iterdir():
-            match = PART_DIR.match(part_dir.name)
-            manifest_path = part_dir / MANIFEST
-            if not match or not manifest_path.exists():
-                continue
-            raw = manifest_path.read_bytes()
-            manifest = json.loads(raw)
-            found.append(
-                LandedPart(
-                    batch=batch_dir.name,
-                    part=int(match.group(1)),
-                    path=url_of(part_dir),  # no connection id inside: stored in source_file
-                    files=manifest["files"],
-                    manifest_sha256=hashlib.sha256(raw).hexdigest(),
-                )
-            )
-    return sorted(found, key=lambda p: (p.batch, p.part))
-
-
-READ_CHUNK = 8 * 1024 * 1024  # bytes per read: a part of any size streams in bounded memory
-
-
-def list_uncommitted_parts(root: ObjectStoragePath, batch: str | None = None) -> set[tuple[str, int]]:
-    """(batch, part) of every part folder that has no manifest yet: still being written, or abandoned."""
-    found = set()
-    if not root.exists():
-        return found
+        return
     for batch_dir in root.iterdir():
         if (
             not batch_dir.is_dir()
@@ -175,9 +140,41 @@ def list_uncommitted_parts(root: ObjectStoragePath, batch: str | None = None) ->
             continue
         for part_dir in batch_dir.iterdir():
             match = PART_DIR.match(part_dir.name)
-            if match and not (part_dir / MANIFEST).exists():
-                found.add((batch_dir.name, int(match.group(1))))
-    return found
+            if match:
+                yield batch_dir.name, int(match.group(1)), part_dir
+
+
+def list_landed_parts(root: ObjectStoragePath, batch: str | None = None) -> list[LandedPart]:
+    """Committed parts (those with a manifest), ordered by batch then part number."""
+    found = []
+    for batch_name, part_no, part_dir in _part_dirs(root, batch):
+        manifest_path = part_dir / MANIFEST
+        if not manifest_path.exists():
+            continue
+        raw = manifest_path.read_bytes()
+        manifest = json.loads(raw)
+        found.append(
+            LandedPart(
+                batch=batch_name,
+                part=part_no,
+                path=url_of(part_dir),  # no connection id inside: stored in source_file
+                files=manifest["files"],
+                manifest_sha256=hashlib.sha256(raw).hexdigest(),
+            )
+        )
+    return sorted(found, key=lambda p: (p.batch, p.part))
+
+
+READ_CHUNK = 8 * 1024 * 1024  # bytes per read: a part of any size streams in bounded memory
+
+
+def list_uncommitted_parts(root: ObjectStoragePath, batch: str | None = None) -> set[tuple[str, int]]:
+    """(batch, part) of every part folder that has no manifest yet: still being written, or abandoned."""
+    return {
+        (batch_name, part_no)
+        for batch_name, part_no, part_dir in _part_dirs(root, batch)
+        if not (part_dir / MANIFEST).exists()
+    }
 
 
 def part_files(part: dict[str, Any]) -> dict[str, ObjectStoragePath]:
