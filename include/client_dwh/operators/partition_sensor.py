@@ -8,6 +8,8 @@ from typing import Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException
 
+from client_dwh import config
+
 log = logging.getLogger(__name__)
 
 
@@ -96,7 +98,7 @@ class PendingPartitionSensor(BaseSensorOperator):
         max_parts: int | str = 100,
         skip_when_nothing_arrives: bool | str = False,
         wait_timeout: float | str | None = None,
-        conn_id: str = "dwh",
+        conn_id: str = config.DWH_CONN_ID,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)

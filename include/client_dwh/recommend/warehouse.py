@@ -110,7 +110,7 @@ def build_interaction_matrix(
     return result
 
 
-def note_nothing_to_train(dag_run_id: str | None, conn_id: str = "dwh") -> int:
+def note_nothing_to_train(dag_run_id: str | None, conn_id: str = config.DWH_CONN_ID) -> int:
     """The parts core holds give nothing to train on: count them as processed, so that a re-run of
     dwh_pipeline does not wait for recommendations that cannot exist (a later part can change that)."""
     with connect(conn_id) as conn:
