@@ -36,7 +36,7 @@ def test_tiny_chunks_split_lines_and_load_exactly_what_whole_files_load(warehous
             "select tablename from pg_tables where schemaname = 'staging'"
         ).fetchall()
     ]
-    warehouse.execute(f"truncate {', '.join(staging_tables)}, meta.partitions, meta.quarantine")
+    warehouse.execute(f"truncate {', '.join(staging_tables)}, meta.partitions, meta.quarantine cascade")
 
     reads = []
     original = landing_module.verified_chunks
