@@ -30,7 +30,6 @@ even when no new part has arrived.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
 from airflow.sdk import DAG, Param, TriggerRule, chain, task
@@ -50,13 +49,12 @@ with DAG(
     dag_display_name="DWH pipeline: landed parts → staging → core → marts",
     doc_md=__doc__,
     schedule="@daily",
-    start_date=dt.datetime(2026, 1, 1),
+    **config.dag_defaults(retries=2),
     catchup=False,
     max_active_runs=1,  # parts must be applied in order; two runs would race for the same parts
     tags=["client-analytics", "warehouse", "loans"],
     template_searchpath=[str(config.SQL_DIR)],
     user_defined_macros=MACROS,
-    default_args={"retries": 2, "retry_delay": dt.timedelta(minutes=1), "owner": "data-platform"},
     params={
         "batch": Param(
             None,

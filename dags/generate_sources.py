@@ -18,8 +18,6 @@ the RFM marts from them.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from airflow.sdk import DAG, Param, task
 
 from client_dwh import config
@@ -30,11 +28,10 @@ with DAG(
     dag_display_name="Generate synthetic source data",
     doc_md=__doc__,
     schedule="@daily",
-    start_date=dt.datetime(2026, 1, 1),
+    **config.dag_defaults(),
     catchup=False,
     max_active_runs=1,
     tags=["client-analytics", "source-system"],
-    default_args={"retries": 1, "retry_delay": dt.timedelta(minutes=1), "owner": "data-platform"},
     params={
         "clients": Param(
             config.DEFAULT_CLIENTS, type="integer", minimum=1, maximum=2_000_000, title="Clients"

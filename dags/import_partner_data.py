@@ -18,11 +18,11 @@ import-partners CATALOGUE.txt` / `import-crm CRM.csv`.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
 from airflow.sdk import DAG, Param, task
 
+from client_dwh import config
 from client_dwh.landing import BATCH_NAME
 
 log = logging.getLogger(__name__)
@@ -32,11 +32,10 @@ with DAG(
     dag_display_name="Import partner catalogue or CRM export",
     doc_md=__doc__,
     schedule=None,
-    start_date=dt.datetime(2026, 1, 1),
+    **config.dag_defaults(),
     catchup=False,
     max_active_runs=1,
     tags=["client-analytics", "source-system", "recommendations", "upload"],
-    default_args={"retries": 1, "retry_delay": dt.timedelta(minutes=1), "owner": "data-platform"},
     params={
         "path": Param(
             type="string",

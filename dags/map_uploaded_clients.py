@@ -17,11 +17,11 @@ The same mapping runs from the command line: `python -m client_dwh map-portraits
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
 from airflow.sdk import DAG, Param, task
 
+from client_dwh import config
 from client_dwh.portraits.threshold import DEFAULT_THRESHOLD, MAX_THRESHOLD, MIN_THRESHOLD
 
 log = logging.getLogger(__name__)
@@ -31,11 +31,10 @@ with DAG(
     dag_display_name="Map uploaded clients to portraits",
     doc_md=__doc__,
     schedule=None,
-    start_date=dt.datetime(2026, 1, 1),
+    **config.dag_defaults(),
     catchup=False,
     max_active_runs=1,
     tags=["client-analytics", "portraits", "upload"],
-    default_args={"retries": 1, "retry_delay": dt.timedelta(minutes=1), "owner": "data-platform"},
     params={
         "input_path": Param(
             type="string",

@@ -25,10 +25,9 @@ Re-running the DAG or any task replaces that run's rows; nothing accumulates but
 
 from __future__ import annotations
 
-import datetime as dt
-
 from airflow.sdk import DAG, Param, chain, task
 
+from client_dwh import config
 from client_dwh.assets import PARTNER_RECOMMENDATIONS, WAREHOUSE_MARTS
 from client_dwh.landing import BATCH_NAME
 from client_dwh.recommend.variants import VARIANTS
@@ -38,11 +37,10 @@ with DAG(
     dag_display_name="Recommend partner services",
     doc_md=__doc__,
     schedule=[WAREHOUSE_MARTS],
-    start_date=dt.datetime(2026, 1, 1),
+    **config.dag_defaults(),
     catchup=False,
     max_active_runs=1,  # runs replace the same mart; two at once would race
     tags=["client-analytics", "recommendations", "ml"],
-    default_args={"retries": 1, "retry_delay": dt.timedelta(minutes=1), "owner": "data-platform"},
     params={
         "k": Param(10, type="integer", minimum=1, maximum=50, title="Recommendations per client (k)"),
         "blend": Param(

@@ -5,8 +5,10 @@ Other modules import constants from here; nothing else reads ``os.environ``.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 INCLUDE_DIR = PROJECT_ROOT / "include"
@@ -40,3 +42,19 @@ DEFAULT_SEED = int(os.environ.get("DEFAULT_SEED", "42"))
 # are technical and leave a loan current; a loan more than WRITE_OFF_DPD days past due is written off.
 ARREARS_TOLERANCE = float(os.environ.get("ARREARS_TOLERANCE", "100"))
 WRITE_OFF_DPD = int(os.environ.get("WRITE_OFF_DPD", "180"))
+
+
+def dag_defaults(retries: int = 1) -> dict[str, Any]:
+    """What every DAG shares, unpacked into ``DAG(...)``: start date, owner, retries and their delay.
+
+    A new dict per DAG: Airflow 3.3 copies ``default_args`` (shallowly) before it edits them (start_date
+    to UTC, ``params`` moved out), so one shared dict would survive today, but nothing here relies on it.
+    """
+    return {
+        "start_date": dt.datetime(2026, 1, 1),
+        "default_args": {
+            "owner": "data-platform",
+            "retries": retries,
+            "retry_delay": dt.timedelta(minutes=1),
+        },
+    }
