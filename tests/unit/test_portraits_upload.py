@@ -111,3 +111,28 @@ def test_missing_feature_column_fails_the_whole_file(tmp_path, catalogue):
     input_path.write_text("client_id,age\n1,40\n", encoding="utf-8")
     with pytest.raises(UploadError, match="missing feature column"):
         map_csv(input_path, tmp_path / "out.csv", catalogue)
+
+
+def test_output_starts_with_a_utf8_bom_and_reads_back_with_utf8_sig(tmp_path, catalogue):
+    """Russian Excel takes a CSV without a BOM for Windows-1251 and garbles the portrait names."""
+    import csv
+
+    input_path = tmp_path / "clients.csv"
+    rows = [
+        "client_id;" + ";".join(catalogue.features),
+        "7;" + ";".join(prototype_cells(catalogue, "taxi_driver")),
+    ]
+    input_path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    output_path = tmp_path / "out.csv"
+    map_csv(input_path, output_path, catalogue)
+
+    data = output_path.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    assert not data[3:].startswith(b"\xef\xbb\xbf")  # one BOM, not one per write
+    with output_path.open(encoding="utf-8-sig", newline="") as handle:
+        records = list(csv.DictReader(handle, delimiter=";"))
+    assert [record["client_id"] for record in records] == ["7"]
+    assert records[0]["portrait_name"] == catalogue.names["taxi_driver"]
+    frame = pd.read_csv(output_path, sep=";", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert frame.columns[0] == "source_row"
+    assert frame.loc[0, "portrait_name"] == catalogue.names["taxi_driver"]

@@ -28,6 +28,7 @@ from client_dwh.sources.formats.csv_export import CsvExport, CsvExportError, rea
 ID_COLUMN_CANDIDATES = ("client_id", "id")
 UNASSIGNED_NAME = "Не определён"
 OUTPUT_COLUMNS_AFTER_FEATURES = ("portrait_id", "portrait_name", "distance", "confidence", "error")
+OUTPUT_ENCODING = "utf-8-sig"  # UTF-8 with a BOM: Excel reads it as UTF-8 (see map_csv)
 
 
 class UploadError(ValueError):
@@ -99,7 +100,10 @@ def map_csv(
     encoding: str | None = None,
     delimiter: str | None = None,
 ) -> dict[str, Any]:
-    """Write ``output_path`` (same separator as the input, UTF-8) and return counts.
+    """Write ``output_path`` (same separator as the input, UTF-8 with a BOM) and return counts.
+
+    The BOM is what makes Russian Excel open the file as UTF-8 (without it Excel assumes Windows-1251 and
+    shows the portrait names garbled); pandas, ``csv`` with ``utf-8-sig`` and our own reader skip it.
 
     Output columns: ``source_row`` (1-based data row), ``source_line`` (its line in the input file),
     ``client_id``, the features as given, then ``portrait_id`` (a portrait id, ``unassigned``, or empty for
@@ -187,7 +191,7 @@ def map_csv(
             {column: "" for column in output.columns if column not in ("distance", "confidence")}
         )
         rejections_by_check["ragged line"] = len(export.bad)
-    output.to_csv(output_path, sep=separator, index=False, encoding="utf-8")
+    output.to_csv(output_path, sep=separator, index=False, encoding=OUTPUT_ENCODING)
 
     mapped_ids = output["portrait_id"][output["error"] == ""]
     return {
