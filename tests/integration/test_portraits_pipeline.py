@@ -217,3 +217,34 @@ def test_a_failed_check_keeps_the_previous_portrait_marts(mapped, warehouse):
     ):
         map_client_portraits(parts, run_id="second")
     assert state() == before
+
+
+def test_mapping_in_small_batches_publishes_the_same_mart(mapped, warehouse, monkeypatch):
+    """The features stream through a server-side cursor batch by batch; the batch size changes nothing."""
+    from client_dwh.portraits import warehouse_mapping
+
+    parts, first = mapped
+    columns = "client_id, portrait_id, distance, confidence, second_portrait_id, features_hash"
+    in_one_batch = warehouse.execute(f"select {columns} from mart.client_portraits order by 1").fetchall()
+    monkeypatch.setattr(warehouse_mapping, "FEATURE_BATCH_ROWS", 37)
+
+    warehouse.execute("delete from meta.portrait_models")  # no stored model: everyone is mapped again
+    again = map_client_portraits(parts, run_id="small batches")
+    assert again["remapped"]["everyone"] and again["remapped"]["clients"] == len(in_one_batch) > 2 * 37
+    assert (
+        warehouse.execute(f"select {columns} from mart.client_portraits order by 1").fetchall()
+        == in_one_batch
+    )
+
+    # Unmapped clients spread over several batches are all counted as new.
+    warehouse.execute("delete from mart.client_portraits where client_id % 5 = 0")
+    unmapped = (
+        len(in_one_batch) - warehouse.execute("select count(*) from mart.client_portraits").fetchone()[0]
+    )
+    incremental = map_client_portraits(parts, run_id="new ones")
+    assert incremental["remapped"]["clients"] == unmapped > 37
+    assert incremental["remapped"]["reasons"] == [f"{unmapped} new", "0 with changed features"]
+    assert (
+        warehouse.execute(f"select {columns} from mart.client_portraits order by 1").fetchall()
+        == in_one_batch
+    )

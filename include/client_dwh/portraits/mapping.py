@@ -86,10 +86,12 @@ class PortraitMapper:
         weights = self.catalogue.weights
         squared = np.empty((len(scaled_points), len(prototypes)))
         # One pass per portrait keeps memory at (clients x features), not (clients x portraits x features).
+        # A row-wise sum, not a BLAS product: BLAS rounds a row differently with the number of rows, and a
+        # client's distance must not depend on who else is mapped with it (the warehouse maps in batches).
         for portrait, (prototype, portrait_weights) in enumerate(zip(prototypes, weights, strict=True)):
-            squared[:, portrait] = ((scaled_points - prototype) ** 2) @ (
-                portrait_weights / portrait_weights.sum()
-            )
+            squared[:, portrait] = (
+                ((scaled_points - prototype) ** 2) * (portrait_weights / portrait_weights.sum())
+            ).sum(axis=1)
         return np.sqrt(squared)
 
     def assign(self, features_df: pd.DataFrame) -> pd.DataFrame:

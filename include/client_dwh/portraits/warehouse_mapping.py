@@ -36,6 +36,8 @@ MART_COLUMNS = (
     "catalogue_sha256",
     "features_hash",
 )
+# Clients read, mapped and COPYed at a time: ~10 MB of features and assignments, whatever the population.
+FEATURE_BATCH_ROWS = 50_000
 
 
 def map_client_portraits(
@@ -73,23 +75,21 @@ def map_client_portraits(
         stored = _latest_model(conn)
         everyone_because = _why_remap_everyone(stored, catalogue, threshold)
         if everyone_because:
-            features = _read_features(conn, catalogue, f"where {_complete()}")
             mapper = PortraitMapper(catalogue, threshold)
             _store_model(conn, mapper, population, run_id)
-            new = changed = 0
+            mapped, _ = _map_in_batches(conn, mapper, catalogue, f"where {_complete()}")
+            new = changed = 0  # everyone is re-mapped: the report gives the reasons, not these counts
         else:
             mapper = PortraitMapper.from_dict(stored, catalogue)
-            features = _read_features(
+            mapped, new = _map_in_batches(
                 conn,
+                mapper,
                 catalogue,
                 f"""left join mart.client_portraits as p using (client_id)
                     where {_complete("f")} and p.features_hash is distinct from f.features_hash""",
-                extra_columns=", (p.client_id is null) as is_new",
+                new_column="(p.client_id is null)",
             )
-            new = int(features["is_new"].sum()) if len(features) else 0
-            changed = len(features) - new
-
-        mapped = _stage_assignments(conn, mapper, catalogue, features)
+            changed = mapped - new
         _stage_catalogue(conn, catalogue)
         ((removed,),) = query(
             conn,
@@ -157,16 +157,6 @@ def _why_remap_everyone(
     return reasons
 
 
-def _read_features(conn, catalogue: PortraitCatalogue, where: str, extra_columns: str = ""):
-    import pandas as pd
-
-    columns = ["client_id", *catalogue.features, "features_hash"]
-    select = ", ".join(f"f.{c}" for c in columns)
-    rows = query(conn, f"select {select}{extra_columns} from client_features as f {where}")
-    names = columns + (["is_new"] if extra_columns else [])
-    return pd.DataFrame(rows, columns=names)
-
-
 def _store_model(conn, mapper: PortraitMapper, population: int, run_id: str | None) -> None:
     from psycopg.types.json import Jsonb
 
@@ -187,16 +177,38 @@ def _store_model(conn, mapper: PortraitMapper, population: int, run_id: str | No
     )
 
 
-def _stage_assignments(conn, mapper: PortraitMapper, catalogue: PortraitCatalogue, features) -> int:
-    """COPY this run's assignments into the temp table ``new_portraits`` (portraits/client_portraits.sql
-    merges them with the stored ones); the number of clients mapped."""
+def _map_in_batches(
+    conn, mapper: PortraitMapper, catalogue: PortraitCatalogue, where: str, new_column: str = "false"
+) -> tuple[int, int]:
+    """Map the clients of ``client_features as f`` that ``where`` selects into the temp table
+    ``new_portraits`` (portraits/client_portraits.sql merges them with the stored ones); return how many
+    were mapped and how many of them ``new_column`` (SQL) calls new.
+
+    The features come through a server-side cursor, ``FEATURE_BATCH_ROWS`` clients at a time, and each
+    batch's assignments are COPYed before the next is read, so memory does not grow with the population.
+    """
+    import pandas as pd
+
     query(
         conn,
         f"""create temp table new_portraits on commit drop as
             select {", ".join(MART_COLUMNS)} from mart.client_portraits with no data""",
     )
-    if features.empty:
-        return 0
+    columns = ["client_id", *catalogue.features, "features_hash"]
+    select = ", ".join(f"f.{c}" for c in columns)
+    mapped = new = 0
+    with conn.cursor(name="portrait_features") as features_cursor:
+        features_cursor.execute(f"select {select}, {new_column} as is_new from client_features as f {where}")
+        while rows := features_cursor.fetchmany(FEATURE_BATCH_ROWS):
+            features = pd.DataFrame(rows, columns=[*columns, "is_new"])
+            _copy_assignments(conn, mapper, catalogue, features)
+            mapped += len(features)
+            new += int(features["is_new"].sum())
+    return mapped, new
+
+
+def _copy_assignments(conn, mapper: PortraitMapper, catalogue: PortraitCatalogue, features) -> None:
+    """COPY one batch's assignments into ``new_portraits``."""
     assignments = mapper.assign(features)
     assignments["portrait_name"] = assignments["portrait_id"].map(
         {**catalogue.names, UNASSIGNED: UNASSIGNED_NAME}
@@ -207,7 +219,6 @@ def _stage_assignments(conn, mapper: PortraitMapper, catalogue: PortraitCatalogu
     copy_sql = f"copy new_portraits ({', '.join(MART_COLUMNS)}) from stdin with (format csv)"
     with conn.cursor() as cur, cur.copy(copy_sql) as copy:
         copy.write(buffer.getvalue())
-    return len(assignments)
 
 
 def _stage_catalogue(conn, catalogue: PortraitCatalogue) -> None:
