@@ -52,18 +52,30 @@ def simulate_responses(
     probability = 1 - (1 - base_rate) * (1 - response_per_liked_item) ** n_liked_in_list, so a
     model that shows more liked services converts more. Returns ``client_id, variant, responded``.
     """
-    rng = np.random.default_rng(seed)
+    return draw_responses(count_liked_shown(recommendations, liked), seed, base_rate, response_per_liked_item)
+
+
+def count_liked_shown(recommendations: pd.DataFrame, liked: pd.DataFrame) -> pd.DataFrame:
+    """``client_id, variant, n_liked`` (sorted): how many services shown to each client the client likes.
+
+    Per client, so lists shown chunk by chunk can be counted chunk by chunk and the counts concatenated.
+    """
     liked_pairs = liked[["client_id", "service_id"]].drop_duplicates().assign(_liked=1)
     shown = recommendations[["client_id", "service_id", "variant"]].merge(
         liked_pairs, on=["client_id", "service_id"], how="left"
     )
-    per_client = (
-        shown.groupby(["client_id", "variant"], sort=True)["_liked"].sum().rename("n_liked").reset_index()
-    )
+    return shown.groupby(["client_id", "variant"], sort=True)["_liked"].sum().rename("n_liked").reset_index()
+
+
+def draw_responses(
+    per_client: pd.DataFrame, seed: int = 0, base_rate: float = 0.03, response_per_liked_item: float = 0.08
+) -> pd.DataFrame:
+    """``simulate_responses``' draw from ``count_liked_shown``'s counts (one draw per row, in row order)."""
+    rng = np.random.default_rng(seed)
     probability = (
         1.0 - (1.0 - base_rate) * (1.0 - response_per_liked_item) ** per_client["n_liked"].to_numpy()
     )
-    per_client["responded"] = rng.random(len(per_client)) < probability
+    per_client = per_client.assign(responded=rng.random(len(per_client)) < probability)
     return per_client[["client_id", "variant", "responded"]]
 
 

@@ -88,18 +88,29 @@ def train_test_split_interactions(
 
 def ranking_metrics(recommendations: pd.DataFrame, test: pd.DataFrame, k: int, n_catalogue: int) -> dict:
     """Vectorised precision/recall/MAP/NDCG@k over all test users (see module docstring)."""
+    return ranking_metrics_of_chunks([recommendations], test, k, n_catalogue)
+
+
+def ranking_metrics_of_chunks(
+    chunks: Iterable[pd.DataFrame], test: pd.DataFrame, k: int, n_catalogue: int
+) -> dict:
+    """``ranking_metrics`` of recommendations that arrive in chunks (``HybridRecommender.recommend_in_chunks``):
+    only a (users x k) hit matrix and the services seen are kept, never every user's list."""
     relevant = test[["client_id", "service_id"]].drop_duplicates()
     users = pd.Index(relevant["client_id"].unique())
     n_relevant = relevant.groupby("client_id").size().reindex(users).to_numpy(float)
-    recs = recommendations[recommendations["rank"] <= k]
-    recs = recs[recs["client_id"].isin(users)]
-    hits_frame = recs.merge(relevant.assign(_hit=True), on=["client_id", "service_id"], how="left")
     hits = np.zeros((len(users), k), dtype=bool)
-    hit_rows = hits_frame["_hit"].fillna(False).to_numpy(bool)
-    hits[
-        users.get_indexer(hits_frame.loc[hit_rows, "client_id"]),
-        hits_frame.loc[hit_rows, "rank"].to_numpy(int) - 1,
-    ] = True
+    recommended_services: set = set()
+    for recommendations in chunks:
+        recs = recommendations[recommendations["rank"] <= k]
+        recs = recs[recs["client_id"].isin(users)]
+        recommended_services.update(recs["service_id"].unique())
+        hits_frame = recs.merge(relevant.assign(_hit=True), on=["client_id", "service_id"], how="left")
+        hit_rows = hits_frame["_hit"].fillna(False).to_numpy(bool)
+        hits[
+            users.get_indexer(hits_frame.loc[hit_rows, "client_id"]),
+            hits_frame.loc[hit_rows, "rank"].to_numpy(int) - 1,
+        ] = True
 
     positions = np.arange(1, k + 1)
     n_hits = hits.sum(axis=1)
@@ -112,7 +123,7 @@ def ranking_metrics(recommendations: pd.DataFrame, test: pd.DataFrame, k: int, n
         f"recall@{k}": float(np.mean(n_hits / n_relevant)) if len(users) else 0.0,
         f"map@{k}": float(np.mean(average_precision)) if len(users) else 0.0,
         f"ndcg@{k}": float(np.mean((hits * discounts).sum(axis=1) / ideal)) if len(users) else 0.0,
-        "coverage": recs["service_id"].nunique() / n_catalogue if n_catalogue else 0.0,
+        "coverage": len(recommended_services) / n_catalogue if n_catalogue else 0.0,
         "n_users_evaluated": len(users),
     }
 
@@ -141,8 +152,10 @@ def evaluate_variants(
     for variant in variants:
         for name, value in {**defaults, **(variant_params or {}).get(variant, {})}.items():
             setattr(model, name, value)
-        recommendations = model.recommend(test_users, k=k, variant=variant)
-        rows.append({"variant": variant, **ranking_metrics(recommendations, test, k, len(services))})
+        recommendations = model.recommend_in_chunks(test_users, k=k, variant=variant)
+        rows.append(
+            {"variant": variant, **ranking_metrics_of_chunks(recommendations, test, k, len(services))}
+        )
     return pd.DataFrame(rows)
 
 

@@ -28,6 +28,9 @@ REASON_GLOBAL_POPULAR = "популярно у клиентов"
 
 # Popularity only breaks ties between otherwise equal model scores; it must never outrank signal.
 _TIE_BREAK_WEIGHT = 1e-3
+# recommend_in_chunks yields this many scoring batches per thread at a time (2 threads: ~33k clients).
+CHUNK_BATCHES = 8
+RECOMMENDATION_COLUMNS = ("client_id", "service_id", "score", "rank", "reason")
 # Segment shares are shrunk towards the global share so small segments do not produce noisy tops.
 _SEGMENT_SMOOTHING_CLIENTS = 20.0
 
@@ -361,6 +364,17 @@ class HybridRecommender:
         ``client_ids=None`` means every client seen in ``fit``; unknown ids get overall popularity.
         ``variant`` overrides the instance default (handy for evaluating all variants on one fit).
         """
+        frames = list(self.recommend_in_chunks(client_ids, k, variant))
+        if not frames:
+            return pd.DataFrame(columns=list(RECOMMENDATION_COLUMNS))
+        return pd.concat(frames, ignore_index=True)
+
+    def recommend_in_chunks(
+        self, client_ids=None, k: int = 10, variant: str | None = None
+    ) -> Iterator[pd.DataFrame]:
+        """``recommend``'s rows a chunk of clients at a time (``CHUNK_BATCHES`` batches per thread), in the
+        same order and scored in the same batches: a caller that writes each chunk away holds one chunk,
+        not a million clients' lists."""
         variant = variant or self.variant
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
@@ -378,29 +392,28 @@ class HybridRecommender:
         def score(batch: np.ndarray):
             return self._score_batch(rows[batch], variant, k)
 
-        if self.n_jobs > 1 and len(batches) > 1:
-            # numpy releases the GIL in the heavy kernels, so threads overlap partitioning and BLAS.
-            with ThreadPoolExecutor(max_workers=self.n_jobs) as executor:
-                results = list(executor.map(score, batches))
-        else:
-            results = [score(batch) for batch in batches]
-
-        frames = []
-        for batch, (top, top_scores, reasons, keep) in zip(batches, results, strict=True):
-            rank = np.broadcast_to(np.arange(1, top.shape[1] + 1), top.shape)
-            client = np.broadcast_to(ids[batch][:, None], top.shape)
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "client_id": client[keep],
-                        "service_id": self.service_ids_[top[keep]],
-                        "score": top_scores[keep].astype(float),
-                        "rank": rank[keep].astype(np.int64),
-                        "reason": reasons[keep],
-                    }
-                )
-            )
-        columns = ["client_id", "service_id", "score", "rank", "reason"]
-        if not frames:
-            return pd.DataFrame(columns=columns)
-        return pd.concat(frames, ignore_index=True)[columns]
+        per_chunk = CHUNK_BATCHES * max(self.n_jobs, 1)
+        with ThreadPoolExecutor(max_workers=max(self.n_jobs, 1)) as executor:
+            for first in range(0, len(batches), per_chunk):
+                chunk = batches[first : first + per_chunk]
+                if self.n_jobs > 1 and len(batches) > 1:
+                    # numpy releases the GIL in the heavy kernels, so threads overlap partitioning and BLAS.
+                    results = list(executor.map(score, chunk))
+                else:
+                    results = [score(batch) for batch in chunk]
+                frames = []
+                for batch, (top, top_scores, reasons, keep) in zip(chunk, results, strict=True):
+                    rank = np.broadcast_to(np.arange(1, top.shape[1] + 1), top.shape)
+                    client = np.broadcast_to(ids[batch][:, None], top.shape)
+                    frames.append(
+                        pd.DataFrame(
+                            {
+                                "client_id": client[keep],
+                                "service_id": self.service_ids_[top[keep]],
+                                "score": top_scores[keep].astype(float),
+                                "rank": rank[keep].astype(np.int64),
+                                "reason": reasons[keep],
+                            }
+                        )
+                    )
+                yield pd.concat(frames, ignore_index=True)[list(RECOMMENDATION_COLUMNS)]

@@ -311,7 +311,8 @@ def publish_recommendations(
     model = HybridRecommender(variant=chosen, **params.recommender_kwargs(blend, neighbours)).fit(
         interactions, services, clients
     )
-    recommendations = model.recommend(clients["client_id"], k=params.k)
+    client_ids = clients["client_id"]
+    del interactions, clients  # fitted: the model holds what it needs
 
     with connect(conn_id) as conn:
         query(
@@ -319,12 +320,11 @@ def publish_recommendations(
             """create temp table next_recommendations (client_id bigint, service_id text, score double precision,
                    rank integer, reason text) on commit drop""",
         )
+        # Scored a chunk of clients at a time and each chunk COPYed at once: memory holds one chunk's lists.
         with conn.cursor() as cur:
-            with cur.copy("copy next_recommendations from stdin") as copy:
-                for row in recommendations.itertuples(index=False):
-                    copy.write_row(
-                        (int(row.client_id), row.service_id, float(row.score), int(row.rank), row.reason)
-                    )
+            with cur.copy("copy next_recommendations from stdin with (format csv)") as copy:
+                for chunk in model.recommend_in_chunks(client_ids, k=params.k):
+                    copy.write(chunk.to_csv(index=False, header=False))
         publish(
             conn,
             RECOMMENDATION_MARTS,
@@ -362,7 +362,12 @@ def run_ab_test(
     import numpy as np
     import pandas as pd
 
-    from client_dwh.recommend.ab_test import assign_variants, compare_variants, simulate_responses
+    from client_dwh.recommend.ab_test import (
+        assign_variants,
+        compare_variants,
+        count_liked_shown,
+        draw_responses,
+    )
     from client_dwh.recommend.evaluate import train_test_split_interactions
     from client_dwh.recommend.model import HybridRecommender
 
@@ -378,14 +383,16 @@ def run_ab_test(
     model = HybridRecommender(**params.recommender_kwargs(blend, neighbours)).fit(train, services, clients)
     users = np.sort(test["client_id"].unique())
     arm = assign_variants(users, experiment=experiment)
-    shown = pd.concat(
-        [
-            model.recommend(arm.index[arm == "A"], k=params.k, variant=CONTROL_VARIANT).assign(variant="A"),
-            model.recommend(arm.index[arm == "B"], k=params.k, variant=treatment).assign(variant="B"),
-        ],
-        ignore_index=True,
-    )
-    responses = simulate_responses(shown, test, seed=params.seed)
+    liked = test[["client_id", "service_id"]].drop_duplicates()
+    del interactions, train, test
+    # Each arm's lists are counted chunk by chunk (liked services shown per client), never all kept.
+    counts = [
+        count_liked_shown(chunk.assign(variant=name), liked[liked["client_id"].isin(chunk["client_id"])])
+        for name, variant in (("A", CONTROL_VARIANT), ("B", treatment))
+        for chunk in model.recommend_in_chunks(arm.index[arm == name], k=params.k, variant=variant)
+    ]
+    per_client = pd.concat(counts, ignore_index=True).sort_values(["client_id", "variant"], ignore_index=True)
+    responses = draw_responses(per_client, seed=params.seed)
     result = compare_variants(responses)
     rows = [
         (model_run_id, experiment, "A", CONTROL_VARIANT, result["n_a"], result["conversions_a"],
