@@ -16,7 +16,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 # airflow standalone starts its components as `airflow ...` subprocesses: the venv must be on PATH.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install install-scale scaleout run test test-parallel pipeline process bench portrait-curve lint format warehouse-start warehouse-stop clean
+.PHONY: install install-scale scaleout scaleout-timing run test test-parallel pipeline process bench portrait-curve lint format warehouse-start warehouse-stop clean
 
 # One lock (constraints.txt) covers the base install and the scale extra. Installs into one venv are
 # serialised (flock, where there is one): two make runs sharing a venv must not run pip at once.
@@ -65,6 +65,10 @@ portrait-curve: install  ## portrait mapping accuracy / outliers caught vs thres
 
 scaleout: install-scale  ## Celery on one machine: Redis, S3 (moto), two workers; generate -> pipeline -> recommend
 	bash scripts/scaleout.sh
+
+scaleout-timing: install-scale  ## one Celery worker vs two: dwh_pipeline on the same landed parts (CLIENTS=20000 PARTS=5)
+	SCALEOUT_ARGS="--clients $(if $(filter command line,$(origin CLIENTS)),$(CLIENTS),20000) --parts $(PARTS) \
+	  --seed $(SEED) --worker-concurrency 1 --time-workers 1,2" bash scripts/scaleout.sh
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

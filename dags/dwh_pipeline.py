@@ -5,8 +5,10 @@ Waits for landed partitions the warehouse has not processed, then, for each part
 
 1. **wait_for_partitions** — sensor; pushes the pending parts' metadata (batch, part, files, row counts,
    sha256) to XCom.
-2. **load_partitions** — verifies each part against its manifest and stages it in one transaction
-   (`COPY` + set-based upsert); bad lines go to `meta.quarantine` with file, line and reason.
+2. **load_partitions** — one mapped task per entity, spread over the workers: each loads its entity's
+   file of every pending part, in part order, each file verified against the manifest and staged in a
+   transaction of its own (`COPY` + set-based upsert); bad lines go to `meta.quarantine` with file, line
+   and reason. Then **seal_partitions** records as loaded each part whose every file is loaded.
 3. **build_core** — typed, validated, deduplicated `core` tables (client history kept); then
    **flag_overdue_instalments** — overdue flags, days past due and loan status as of the run's as-of date
    (the **As-of date for overdue flags** Param, else the logical date, else the day the run was triggered for).
@@ -20,12 +22,15 @@ Waits for landed partitions the warehouse has not processed, then, for each part
    XCom is a short quality report (clients per portrait, unassigned share, mean confidence, re-mapped).
 
 Parts of a batch are applied in order: a part waits while an earlier part of its batch has not landed,
-and the sensor fails at its timeout naming the missing part. A part that does not match its manifest fails
-load_partitions at once (no retries); build_core still builds the parts before it, then fails naming it.
+and the sensor fails at its timeout naming the missing part. Entities load at once, but the files of one
+entity go in part order, so a row that later parts repeat stays with the part that first brought it. A
+file that does not match its manifest fails its entity's load_partitions at once (no retries), staging
+nothing of that file; its part is not sealed, and build_core builds the parts before it, then fails
+naming it.
 
-Re-running any task or the whole DAG for the same parts changes nothing (`meta.partitions` registry), and
-a re-run finishes whatever step failed before (`meta.part_steps`: marts, portraits, recommendations),
-even when no new part has arrived.
+Re-running any task or the whole DAG for the same parts changes nothing (`meta.part_files` and
+`meta.partitions` record what was loaded), and a re-run finishes whatever step failed before
+(`meta.part_steps`: marts, portraits, recommendations), even when no new part has arrived.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from airflow.sdk import DAG, Param, TriggerRule, chain, task
 
 from client_dwh import config
 from client_dwh.assets import WAREHOUSE_MARTS
+from client_dwh.entities import ENTITIES
 from client_dwh.landing import BATCH_NAME
 from client_dwh.operators.partition_sensor import PendingPartitionSensor
 from client_dwh.portraits.threshold import DEFAULT_THRESHOLD, MAX_THRESHOLD, MIN_THRESHOLD
@@ -131,23 +137,44 @@ with DAG(
         mode="reschedule",
     )
 
-    @task(task_display_name="Load partitions")
-    def load_partitions(parts: list[dict], run_id=None) -> list[dict]:
-        """Stage each part in its own transaction (verify manifest, COPY, quarantine bad lines)."""
+    # One mapped task per entity (spread over the workers): each loads its entity's file of every pending
+    # part, in part order, so a row repeated by later parts stays attributed to the earliest part.
+    @task(task_display_name="Load partitions", map_index_template="{{ entity_name }}")
+    def load_partitions(entity: str, parts: list[dict], run_id=None) -> list[dict]:
+        """Stage one entity's file of each part, each in its own transaction (verify against the manifest,
+        COPY, quarantine bad lines)."""
+        from airflow.sdk import get_current_context
         from airflow.sdk.exceptions import AirflowFailException
 
         from client_dwh.landing import PartitionError
-        from client_dwh.warehouse.pipeline import stage_parts
+        from client_dwh.warehouse.staging import load_entity_files
 
+        get_current_context()["entity_name"] = entity
         try:
-            return stage_parts(parts, run_id=run_id)
+            return load_entity_files(entity, parts, run_id=run_id)
         except PartitionError as refused:
             # A file that does not match its manifest cannot heal by retrying: fail now, no retries. The
-            # parts before it stay loaded, and build_core still builds them.
+            # entity's files of the parts before it stay loaded, and so do the other entities' files.
             raise AirflowFailException(str(refused)) from None
 
-    # Also after a failed load_partitions: the parts before a refused one are still built into core
-    # (the task then fails, naming the refused part). Skipped when nothing arrived.
+    # Also after a failed load: the parts loaded whole before a refused file still become loaded.
+    @task(task_display_name="Seal loaded partitions", trigger_rule=TriggerRule.NONE_SKIPPED)
+    def seal_partitions(parts: list[dict] | None, run_id=None) -> list[dict]:
+        """Record each part whose every file is loaded as loaded (meta.partitions, with its totals)."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from client_dwh.landing import PartitionError
+        from client_dwh.warehouse.staging import seal_partitions
+
+        if parts is None:
+            raise AirflowFailException("no parts to seal: wait_for_partitions did not succeed (see its log)")
+        try:
+            return seal_partitions(parts, run_id=run_id)
+        except PartitionError as refused:  # a manifest changed after its part was loaded
+            raise AirflowFailException(str(refused)) from None
+
+    # Also after a failed load: the parts sealed before a refused one are still built into core (the task
+    # then fails, naming the refused part). Skipped when nothing arrived.
     @task(task_display_name="Build core", trigger_rule=TriggerRule.NONE_SKIPPED)
     def build_core(parts: list[dict] | None, run_id=None, params=None, dag_run=None) -> list[dict]:
         """Typed, validated core tables from each staged part, in order."""
@@ -237,7 +264,8 @@ with DAG(
     chain(
         ensure_warehouse_schema(),
         wait_for_partitions,
-        load_partitions(parts),
+        load_partitions.partial(parts=parts).expand(entity=list(ENTITIES)),
+        seal_partitions(parts),
         core,
         flag_overdue_instalments(),
         build_marts(),

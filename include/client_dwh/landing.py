@@ -179,16 +179,17 @@ def list_uncommitted_parts(root: ObjectStoragePath, batch: str | None = None) ->
 
 def part_files(part: dict[str, Any]) -> dict[str, ObjectStoragePath]:
     """Every file the part's manifest lists, by entity; a missing one fails before anything is read."""
-    part_dir = storage_path(part["path"])
-    files = {}
-    for entity, meta in part["files"].items():
-        path = part_dir / meta["path"]
-        if not path.exists():
-            raise PartitionError(
-                f"{url_of(path)}: listed in the manifest but missing; land the part again (manifest last)"
-            )
-        files[entity] = path
-    return files
+    return {entity: part_file(part, entity) for entity in part["files"]}
+
+
+def part_file(part: dict[str, Any], entity: str) -> ObjectStoragePath:
+    """The entity's file of the part; PartitionError naming it when it is missing."""
+    path = storage_path(part["path"]) / part["files"][entity]["path"]
+    if not path.exists():
+        raise PartitionError(
+            f"{url_of(path)}: listed in the manifest but missing; land the part again (manifest last)"
+        )
+    return path
 
 
 def verified_chunks(path: ObjectStoragePath, meta: dict[str, Any]) -> Iterator[bytes]:

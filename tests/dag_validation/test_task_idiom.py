@@ -25,7 +25,9 @@ def test_every_task_is_a_task_function_or_one_of_the_known_operators(dag_id):
     others = {
         task.task_id: type(task).__name__
         for task in dag.tasks
-        if type(task).__name__ not in OPERATOR_CLASSES and type(task).__name__ != "_PythonDecoratedOperator"
+        if type(task).__name__ not in OPERATOR_CLASSES
+        and type(task).__name__
+        not in ("_PythonDecoratedOperator", "DecoratedMappedOperator")  # @task, mapped
     }
     assert others == {}, f"dags/{dag_id}.py: make these @task functions: {others}"
 

@@ -1,9 +1,10 @@
 """dwh_pipeline on CeleryExecutor: two workers in separate folders (their own copy of the code and Airflow
 home), Redis broker, PostgreSQL metadata, the landing zone on an S3-protocol endpoint (moto's server).
 
-Each of ``load_partitions`` and ``build_core`` loses its worker to kill -9 mid-task; the scheduler's task
-heartbeat check fails the try and the retry runs on another worker. The marts then equal those of a
-LocalExecutor ``dag.test()`` run of the same parts in another database.
+The worker loading payments (one of ``load_partitions``' mapped tasks, one per entity) and then the one
+running ``build_core`` are killed with kill -9 mid-task; the scheduler's task heartbeat check fails the
+try and the retry runs on another worker. Every try ran on this stack's workers, from its own queue. The
+marts then equal those of a LocalExecutor ``dag.test()`` run of the same parts in another database.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ for module in ("celery", "airflow.providers.celery", "airflow.providers.amazon",
 
 from client_dwh import config  # noqa: E402
 from client_dwh.devtools import scaleout  # noqa: E402
+from client_dwh.entities import ENTITIES  # noqa: E402
 
 HEARTBEAT_TIMEOUT = 20  # seconds without a task heartbeat before the scheduler fails the try
 AS_OF = "2026-11-20"
@@ -100,18 +102,21 @@ def fingerprints(uri: str) -> dict[str, tuple[int, str]]:
     return result
 
 
-def kill_worker_running(stack, run_id: str, task_id: str, timeout: float = 600) -> str:
-    """Wait until ``task_id`` runs, then kill -9 the worker (its whole process group) running it."""
+def kill_worker_running(stack, run_id: str, task: tuple[str, int], timeout: float = 600) -> str:
+    """Wait until ``task`` (task_id, map_index) runs, then kill -9 the worker (its whole process group)
+    running it."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for tid, _map_index, state, _tries, pid in stack.task_instances("dwh_pipeline", run_id):
-            if tid == task_id and state == "running" and pid and (worker := stack.worker_of(pid)):
+        for tid, map_index, state, _tries, pid in stack.task_instances("dwh_pipeline", run_id):
+            if (tid, map_index) != task:
+                continue
+            if state == "running" and pid and (worker := stack.worker_of(pid)):
                 stack.kill(worker)
                 return worker
-            if tid == task_id and state in ("success", "failed"):
-                pytest.fail(f"{task_id} finished ({state}) before a worker could be killed under it")
+            if state in ("success", "failed"):
+                pytest.fail(f"{task} finished ({state}) before a worker could be killed under it")
         time.sleep(0.2)
-    pytest.fail(f"{task_id} did not start running within {timeout:.0f} s")
+    pytest.fail(f"{task} did not start running within {timeout:.0f} s")
 
 
 def test_celery_workers_survive_kill_9_and_build_the_marts_dag_test_builds(stack, landed_on_s3, warehouse):
@@ -121,20 +126,22 @@ def test_celery_workers_survive_kill_9_and_build_the_marts_dag_test_builds(stack
     run_id = "celery_kill_test"
     stack.trigger("dwh_pipeline", run_id, CONF)
 
-    killed = {"load_partitions": kill_worker_running(stack, run_id, "load_partitions")}
+    load_payments = ("load_partitions", list(ENTITIES).index("payments"))  # the largest file
+    killed = {load_payments: kill_worker_running(stack, run_id, load_payments)}
     stack.start_worker(3)  # a replacement host joins, so two workers remain for the next kill
-    killed["build_core"] = kill_worker_running(stack, run_id, "build_core")
+    killed[("build_core", -1)] = kill_worker_running(stack, run_id, ("build_core", -1))
     started = time.monotonic()
     state = stack.wait_for_run("dwh_pipeline", run_id, timeout=900)
-    tries = {t: (s, n) for t, _m, s, n, _p in stack.task_instances("dwh_pipeline", run_id)}
+    tries = {(t, m): (s, n) for t, m, s, n, _p in stack.task_instances("dwh_pipeline", run_id)}
 
     assert state == "success", tries
-    assert tries["load_partitions"] == ("success", 2) and tries["build_core"] == ("success", 2), tries
-    for task_id, dead in killed.items():
-        attempts = stack.worker_logs("dwh_pipeline", run_id, task_id)
-        assert "attempt=1.log" in attempts[dead], attempts
-        retried_on = [worker for worker, names in attempts.items() if "attempt=2.log" in names]
-        assert retried_on and dead not in retried_on, attempts
+    assert all(tries[task] == ("success", 2) for task in killed), tries
+    ran_on = stack.attempts_by_worker("dwh_pipeline", run_id)
+    for (task_id, map_index), dead in killed.items():
+        assert ran_on[(task_id, map_index, 1)] == dead, ran_on
+        assert ran_on[(task_id, map_index, 2)] != dead, ran_on
+    # every try was run by this stack's workers from its own queue (none taken by another stack's worker)
+    assert stack.tasks_ran_elsewhere("dwh_pipeline", run_id) == []
     print(f"\nkilled {killed}; the run finished {time.monotonic() - started:.0f} s after the second kill")
 
     # LocalExecutor-style reference: dag.test() in this process, same parts, its own database.

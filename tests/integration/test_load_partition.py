@@ -118,8 +118,15 @@ def test_manifest_mismatch_fails_naming_the_file_and_loads_nothing(warehouse, la
     (part,) = _parts(landing, "dmg")
     with pytest.raises(PartitionError, match=r"payments\.jsonl"):
         load_partition(part)
+    # Each file loads in a transaction of its own: nothing of the refused file is staged, and the part is
+    # not loaded (core will not build it) although its other files are.
     assert warehouse.execute("select count(*) from meta.partitions").fetchone()[0] == 0
-    assert warehouse.execute("select count(*) from staging.clients").fetchone()[0] == 0
+    assert warehouse.execute("select count(*) from staging.payments").fetchone()[0] == 0
+    assert (
+        warehouse.execute("select count(*) from meta.quarantine where entity = 'payments'").fetchone()[0] == 0
+    )
+    loaded = {e for (e,) in warehouse.execute("select entity from meta.part_files").fetchall()}
+    assert loaded == set(part["files"]) - {"payments"}
 
 
 def test_a_failing_part_rolls_back_completely(warehouse, landing):
@@ -162,3 +169,60 @@ def test_landing_identical_parts_again_leaves_them_untouched(warehouse, landing)
     again = generate_and_land(clients=20, parts=2, seed=5, batch="same", as_of=AS_OF, landing_url=landing)
     assert again == first  # same manifests (created_at included): nothing was rewritten
     assert all(load_partition(part)["skipped"] for part in _parts(landing))
+
+
+def test_entities_loaded_at_once_stage_what_one_loader_stages(warehouse, landing):
+    """The DAG's mapped loads: every entity at once, and each of them twice (two runs at once). A row
+    that cumulative parts repeat stays with the part that first brought it, as in a sequential load."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from client_dwh.entities import ENTITIES
+    from client_dwh.warehouse.pipeline import stage_parts
+    from client_dwh.warehouse.staging import load_entity_files, seal_partitions
+
+    generate_and_land(clients=80, parts=3, seed=6, batch="par", as_of=AS_OF, landing_url=landing)
+    parts = _parts(landing, "par")
+    sequential = stage_parts(parts)
+    staged = _staging_snapshot(warehouse)
+    tables = [f"staging.{name}" for name in ENTITIES]
+    warehouse.execute(
+        f"truncate {', '.join(tables)}, meta.part_files, meta.partitions, meta.quarantine cascade"
+    )
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        loads = list(pool.map(lambda entity: load_entity_files(entity, parts), [*ENTITIES, *ENTITIES]))
+    assert sum(not f["skipped"] for files in loads for f in files) == sum(len(p["files"]) for p in parts)
+    assert seal_partitions(parts) == sequential
+    assert _staging_snapshot(warehouse) == staged
+    first_part = {}  # each clients record (as content) -> the first part whose file has it
+    for part in parts:
+        for line in (
+            (Path(landing) / "par" / f"part-{part['part']:04d}" / "clients.jsonl").read_text().splitlines()
+        ):
+            first_part.setdefault(json.dumps(json.loads(line), sort_keys=True), part["part"])
+    attributed = {
+        json.dumps(record, sort_keys=True): part_no
+        for record, part_no in warehouse.execute("select record, part_no from staging.clients").fetchall()
+    }
+    assert attributed == first_part
+    assert set(attributed.values()) == {1, 2, 3}  # later parts did bring changed and new clients
+
+
+def test_a_file_changed_after_it_was_loaded_is_refused_naming_it(warehouse, landing):
+    generate_and_land(clients=10, parts=1, seed=5, batch="chg", as_of=AS_OF, landing_url=landing)
+    part_dir = Path(landing) / "chg" / "part-0001"
+    payments = part_dir / "payments.jsonl"
+    good = payments.read_bytes()
+    payments.write_bytes(good.replace(b"LN-", b"XX-", 1))  # damaged in transit: refused, part not loaded
+    (part,) = _parts(landing, "chg")
+    with pytest.raises(PartitionError, match=r"payments\.jsonl: sha256"):
+        load_partition(part)
+    payments.write_bytes(good)
+    # The source re-exports the part with another clients file (and a manifest to match) instead of re-sending it.
+    clients = (part_dir / "clients.jsonl").read_text().splitlines()
+    _rewrite(part_dir, "clients.jsonl", clients[:-1])
+    (part,) = _parts(landing, "chg")
+    with pytest.raises(PartitionError, match=r"chg/part-0001/clients\.jsonl: was loaded before with sha256"):
+        load_partition(part)
+    assert warehouse.execute("select count(*) from meta.partitions").fetchone() == (0,)
+    assert warehouse.execute("select count(*) from staging.clients").fetchone()[0] == len(clients)

@@ -110,11 +110,15 @@ def run_pipeline(conf: dict, logical_date: dt.datetime = LOGICAL_DATE, recommend
 
 
 def task_states(run) -> dict[str, tuple[str, int]]:
-    """task_id -> (state, try_number) of a dag.test() run."""
+    """task_id (``task_id[label]`` for a mapped task's instance, e.g. ``load_partitions[payments]``) ->
+    (state, try_number) of a dag.test() run."""
     from airflow.utils.session import create_session
 
+    def label(ti) -> str:
+        return ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.rendered_map_index or ti.map_index}]"
+
     with create_session() as session:
-        return {ti.task_id: (str(ti.state), ti.try_number) for ti in run.get_task_instances(session=session)}
+        return {label(ti): (str(ti.state), ti.try_number) for ti in run.get_task_instances(session=session)}
 
 
 def later(minutes: int) -> dt.datetime:

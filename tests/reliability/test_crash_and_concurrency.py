@@ -1,9 +1,10 @@
 """A loading process killed with SIGKILL (no clean-up of any kind) in the middle of staging or of core,
 and two runs of the whole pipeline at once: afterwards the warehouse is exactly what a clean run leaves.
 
-The kill is made deterministic by a lock: the test holds a SHARE lock on ``meta.partitions``, so the
-loader does all of its work on the part and then waits to record it; it is killed while waiting, with
-its transaction open, and the lock is released only after the kill.
+The kill is made deterministic by a lock: the test holds a SHARE lock on the table where the loader
+records its work (``meta.part_files`` for a staged file, ``meta.partitions`` for a part built into core),
+so the loader does all of its work on the file or part and then waits to record it; it is killed while
+waiting, with its transaction open, and the lock is released only after the kill.
 """
 
 from __future__ import annotations
@@ -37,11 +38,11 @@ def _wait_for(condition, what: str, seconds: float = 120):
     raise AssertionError(f"gave up waiting for {what}")
 
 
-def _kill_while_recording(test_database: str, code: str, parts: list[dict]) -> None:
+def _kill_while_recording(test_database: str, code: str, parts: list[dict], registry: str) -> None:
     """Run ``code`` (with ``parts`` as PARTS) in a new process, SIGKILL it once it waits to record its
-    work in meta.partitions, then let its orphaned server session end."""
+    work in ``registry`` (a meta table), then let its orphaned server session end."""
     with psycopg.connect(test_database) as holder, psycopg.connect(test_database, autocommit=True) as watch:
-        holder.execute("lock table meta.partitions in share mode")  # open transaction until rollback
+        holder.execute(f"lock table {registry} in share mode")  # open transaction until rollback
         loader = spawn_python(
             f"import json, os\nPARTS = json.loads(os.environ['PARTS'])\n{code}", PARTS=json.dumps(parts)
         )
@@ -49,9 +50,10 @@ def _kill_while_recording(test_database: str, code: str, parts: list[dict]) -> N
             (backend,) = _wait_for(
                 lambda: watch.execute(
                     """select pid from pg_stat_activity where datname = current_database()
-                       and wait_event_type = 'Lock' and query ilike '%meta.partitions%'"""
+                       and wait_event_type = 'Lock' and query ilike %s""",
+                    (f"%{registry}%",),
                 ).fetchone(),
-                "the loader to wait for meta.partitions",
+                f"the loader to wait for {registry}",
             )
             loader.send_signal(signal.SIGKILL)
             assert loader.wait(30) == -signal.SIGKILL
@@ -75,13 +77,17 @@ def test_a_loader_killed_mid_part_leaves_nothing_and_the_rerun_is_exact(
 
         stage_parts(parts)
         code = "from client_dwh.warehouse.pipeline import build_core\nbuild_core(PARTS)"
-    else:
+    else:  # killed while recording its first file: part 1's clients
         code = "from client_dwh.warehouse.pipeline import stage_parts\nstage_parts(PARTS)"
-    _kill_while_recording(test_database, code, parts)
+    _kill_while_recording(
+        test_database, code, parts, "meta.partitions" if stage == "core" else "meta.part_files"
+    )
 
     # Nothing of the killed work is visible: not a staged row (staging) or a core row (core).
     recorded = warehouse.execute("select count(*), count(core_built_at) from meta.partitions").fetchone()
     assert recorded == ((3, 0) if stage == "core" else (0, 0))
+    files = warehouse.execute("select count(*) from meta.part_files").fetchone()
+    assert files == ((sum(len(p["files"]) for p in parts),) if stage == "core" else (0,))
     layer = "core" if stage == "core" else "staging"
     assert warehouse.execute(f"select count(*) from {layer}.clients").fetchone() == (0,)
 

@@ -30,12 +30,25 @@ def test_a_corrupt_part_fails_at_once_and_the_parts_before_it_are_still_built(
     run = run_pipeline({"batch": BATCH})
     assert str(run.state) == "failed"
     states = task_states(run)
-    assert states["load_partitions"] == ("failed", 1)  # no retries a minute apart: a checksum cannot heal
+    assert states["load_partitions[payments]"] == (
+        "failed",
+        1,
+    )  # no retries a minute apart: a checksum cannot heal
+    loads = {task: state for task, state in states.items() if task.startswith("load_partitions[")}
+    assert {task: state for task, state in loads.items() if state[0] != "success"} == {
+        "load_partitions[payments]": ("failed", 1)
+    }  # the other entities load every part
+    assert states["seal_partitions"][0] == "success"  # parts 1 and 2 are loaded whole
     assert states["build_core"] == ("failed", 1)  # it built parts 1 and 2, then said part 3 is missing
     built = warehouse.execute(
         "select part_no, core_built_at is not null from meta.partitions order by 1"
     ).fetchall()
     assert built == [(1, True), (2, True)]
+    refused = warehouse.execute(
+        """select (select count(*) from meta.part_files where part_no = 3 and entity = 'payments'),
+                  (select count(*) from staging.payments where part_no = 3)"""
+    ).fetchone()
+    assert refused == (0, 0)  # nothing of the corrupt file is staged
     assert warehouse.execute("select count(*) from core.clients").fetchone()[0] > 0
 
     # The operator re-sends the file; the next run finishes part 3 and everything after core.

@@ -144,7 +144,11 @@ class Stack:
             # a message a dead worker took is redelivered after this long; the scheduler's heartbeat
             # check retries the task much sooner, so this only needs to exceed the longest task
             "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": "21600",
+            # Each stack has a queue of its own (its workers listen only to it) and prefixes every Redis
+            # key with it, so a stale worker of an interrupted run, or a concurrent stack on the same
+            # Redis, never takes this stack's tasks (stacks_tasks_ran_elsewhere checks it).
             "AIRFLOW__OPERATORS__DEFAULT_QUEUE": self.queue,
+            "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__GLOBAL_KEYPREFIX": f"{self.queue}:",
             # runs are triggered explicitly (generate -> pipeline -> recommendations), not by schedules
             "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(self.heartbeat_timeout),
@@ -277,6 +281,12 @@ class Stack:
                 return name
         return None
 
+    def stop_worker(self, number: int) -> None:
+        """A warm shutdown of worker ``number`` (SIGTERM: it finishes nothing new and exits)."""
+        process = self.processes.pop(f"worker-{number}")
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=120)
+
     def kill(self, name: str) -> None:
         """kill -9 the component's whole process group (a host that dies)."""
         process = self.processes.pop(name)
@@ -317,20 +327,24 @@ class Stack:
 
         _wait(parsed, timeout, f"the dag-processor to parse {dag_ids}", interval=2)
 
-    def trigger(self, dag_id: str, run_id: str, conf: dict | None = None) -> None:
-        """Trigger a run with a logical date (now), as a scheduled run would have."""
-        import datetime as dt
-
+    def cli(self, *args: str) -> None:
+        """``airflow ARGS`` on the control host."""
         control = self.root / "control"
-        logical_date = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         subprocess.run(
-            [sys.executable, "-m", "airflow", "dags", "trigger", dag_id, "--run-id", run_id,
-             "--conf", json.dumps(conf or {}), "--logical-date", logical_date],
+            [sys.executable, "-m", "airflow", *args],
             env=self.env(control / "airflow", control / "project"),
             cwd=control,
             check=True,
             stdout=subprocess.DEVNULL,
-        )  # fmt: skip
+        )
+
+    def trigger(self, dag_id: str, run_id: str, conf: dict | None = None) -> None:
+        """Trigger a run with a logical date (now), as a scheduled run would have."""
+        import datetime as dt
+
+        logical_date = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        self.cli("dags", "trigger", dag_id, "--run-id", run_id, "--conf", json.dumps(conf or {}),
+                 "--logical-date", logical_date)  # fmt: skip
 
     def run_state(self, dag_id: str, run_id: str) -> str | None:
         rows = self.metadata(
@@ -350,17 +364,31 @@ class Stack:
             {"d": dag_id, "r": run_id},
         )
 
-    def worker_logs(self, dag_id: str, run_id: str, task_id: str) -> dict[str, list[str]]:
-        """Per worker, the attempts of ``task_id`` whose log files it wrote (attempt=N.log)."""
+    def attempts_by_worker(self, dag_id: str, run_id: str) -> dict[tuple[str, int, int], str]:
+        """``(task_id, map_index, try_number) -> worker`` of this stack whose folder holds that attempt's
+        log: where each try ran (a worker writes the log of every task it runs)."""
         found = {}
         for folder in sorted(self.root.glob("worker-*")):
-            logs = (
-                folder / "airflow" / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
-            )
-            attempts = sorted(p.name for p in logs.rglob("attempt=*.log")) if logs.exists() else []
-            if attempts:
-                found[folder.name] = attempts
+            run_logs = folder / "airflow" / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}"
+            for log in run_logs.glob("task_id=*/**/attempt=*.log"):
+                task_dir, *mapped = log.relative_to(run_logs).parts[:-1]
+                map_index = int(mapped[0].removeprefix("map_index=")) if mapped else -1
+                attempt = int(log.stem.removeprefix("attempt="))
+                found[(task_dir.removeprefix("task_id="), map_index, attempt)] = folder.name
         return found
+
+    def tasks_ran_elsewhere(self, dag_id: str, run_id: str) -> list[str]:
+        """The run's finished tries not run by this stack's workers from its queue (should be none)."""
+        here = self.attempts_by_worker(dag_id, run_id)
+        return [
+            f"{task_id}[{map_index}] try {tries} (queue {queue})"
+            for task_id, map_index, tries, queue in self.metadata(
+                """select task_id, map_index, try_number, queue from task_instance
+                   where dag_id = %(d)s and run_id = %(r)s and state in ('success', 'failed')""",
+                {"d": dag_id, "r": run_id},
+            )
+            if queue != self.queue or (task_id, map_index, tries) not in here
+        ]
 
 
 def run_demo(stack: Stack, clients: int, parts: int, seed: int) -> int:
@@ -389,12 +417,87 @@ def run_demo(stack: Stack, clients: int, parts: int, seed: int) -> int:
     return 0 if all(s == "success" for s in states.values()) and len(states) == len(runs) else 1
 
 
+def time_workers(stack: Stack, counts: list[int], clients: int, parts: int, seed: int) -> int:
+    """dwh_pipeline over the same landed parts with each number of workers in ``counts``, each time on a
+    fresh warehouse: the run's wall time and its load step's (first load_partitions start to
+    seal_partitions end), the load average, and how many entity loads each worker ran."""
+    batch = f"scaleout-s{seed}"
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    stack.wait_for_dags(["generate_sources", "dwh_pipeline", "recommend_services"])
+    stack.cli("dags", "pause", "recommend_services")  # only the timed runs use the workers
+    landing = f"generate__{stamp}"
+    stack.trigger(
+        "generate_sources", landing, {"clients": clients, "parts": parts, "seed": seed, "batch": batch}
+    )
+    if stack.wait_for_run("generate_sources", landing, timeout=3600) != "success":
+        print(f"generate_sources {landing} failed; see {stack.root / 'logs'}")
+        return 1
+    results = []
+    for number, workers in enumerate(counts, 1):
+        for worker in range(1, stack.workers + 1):  # exactly ``workers`` of them up
+            running = f"worker-{worker}" in stack.processes
+            if worker <= workers and not running:
+                stack.start_worker(worker)
+            elif worker > workers and running:
+                stack.stop_worker(worker)
+        time.sleep(30)  # a started worker connects to the broker and the execution API
+        create_database(stack.warehouse_uri, urlsplit(stack.warehouse_uri).path.lstrip("/"), drop=True)
+        run_id = f"timed_{workers}_workers_{number}__{stamp}"
+        background = os.getloadavg()  # the machine's load from everything else, before this run
+        during = []  # 1-minute load average while it runs
+
+        def finished(run_id=run_id, during=during):
+            during.append(os.getloadavg()[0])
+            return (state := stack.run_state("dwh_pipeline", run_id)) in FINISHED and state
+
+        stack.trigger("dwh_pipeline", run_id, {"batch": batch, "max_parts": 10000, "wait_timeout_seconds": 0})
+        state = _wait(finished, 7200, f"dwh_pipeline {run_id}", interval=2)
+        ((run_seconds, load_seconds, core_seconds),) = stack.metadata(
+            """select extract(epoch from r.end_date - r.start_date),
+                      extract(epoch from max(t.end_date) filter (where t.task_id = 'seal_partitions')
+                                       - min(t.start_date) filter (where t.task_id = 'load_partitions')),
+                      extract(epoch from max(t.end_date) filter (where t.task_id = 'build_core')
+                                       - min(t.start_date) filter (where t.task_id = 'build_core'))
+               from dag_run as r join task_instance as t using (dag_id, run_id)
+               where r.dag_id = 'dwh_pipeline' and r.run_id = %(r)s group by r.start_date, r.end_date""",
+            {"r": run_id},
+        )
+        ran_on = stack.attempts_by_worker("dwh_pipeline", run_id)
+        loads = {w: sum(1 for (t, _m, _n), on in ran_on.items() if t == "load_partitions" and on == w)
+                 for w in sorted(set(ran_on.values()))}  # fmt: skip
+        load_average = f"{_loadavg(background)} before, mean {sum(during) / len(during):.2f} during"
+        results.append((workers, state, run_seconds, load_seconds, core_seconds, load_average))
+        print(
+            f"{workers} worker(s): {state}, run {run_seconds:.0f} s, load step {load_seconds:.0f} s, "
+            f"build_core {core_seconds:.0f} s; load average {load_average}; entity loads per worker "
+            f"{loads}; tries run elsewhere: {stack.tasks_ran_elsewhere('dwh_pipeline', run_id) or 'none'}",
+            flush=True,
+        )
+    print(f"\n{parts} parts of {clients} clients (batch {batch}), {stack.worker_concurrency} task(s) per worker, "
+          f"{os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d %H:%M %Z')}:")  # fmt: skip
+    print("| workers | run | load step | build_core | load average (1 / 5 / 15 min) |")
+    print("|---|---|---|---|---|")
+    for workers, state, run_s, load_s, core_s, load_average in results:
+        print(f"| {workers} | {run_s:.0f} s ({state}) | {load_s:.0f} s | {core_s:.0f} s | {load_average} |")
+    return 0 if all(r[1] == "success" for r in results) else 1
+
+
+def _loadavg(values: tuple[float, float, float]) -> str:
+    return " / ".join(f"{v:.2f}" for v in values)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=2000)
     parser.add_argument("--parts", type=int, default=4)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--worker-concurrency", type=int, default=2, help="tasks one worker runs at once")
+    parser.add_argument(
+        "--time-workers",
+        default=None,
+        help="e.g. 1,2: instead of the demo, time dwh_pipeline on the same landed parts with 1, then 2 workers",
+    )
     parser.add_argument(
         "--redis-url", default=None, help="default: 127.0.0.1:6379, else a redis-server started here"
     )
@@ -404,6 +507,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from client_dwh.warehouse.db import connection_uri
+
+    counts = [int(n) for n in args.time_workers.split(",")] if args.time_workers else []
 
     warehouse = urlunsplit(
         urlsplit(connection_uri())._replace(scheme="postgresql")
@@ -416,7 +521,8 @@ def main(argv: list[str] | None = None) -> int:
         warehouse_uri=create_database(warehouse, args.warehouse_database, drop=True),
         metadata_uri=create_database(warehouse, args.metadata_database, drop=True),  # a fresh demo
         redis_url=args.redis_url,
-        workers=args.workers,
+        workers=max([args.workers, *counts]) if counts else args.workers,
+        worker_concurrency=args.worker_concurrency,
     )
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
@@ -427,7 +533,10 @@ def main(argv: list[str] | None = None) -> int:
             f"S3 endpoint {stack.s3_endpoint}; landing {stack.landing_url}; queue {stack.queue}",
             flush=True,
         )
-        status = run_demo(stack, args.clients, args.parts, args.seed)
+        if counts:
+            status = time_workers(stack, counts, args.clients, args.parts, args.seed)
+        else:
+            status = run_demo(stack, args.clients, args.parts, args.seed)
         if args.keep_running:
             print("stack running; Ctrl-C stops it", flush=True)
             while True:

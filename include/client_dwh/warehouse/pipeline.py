@@ -24,10 +24,24 @@ def in_order(parts: Any) -> list[dict]:
 
 
 def stage_parts(parts: Any, run_id: str | None = None, conn_id: str = config.DWH_CONN_ID) -> list[dict]:
-    """Verify and stage each part in its own transaction; the load's stats per part."""
-    from client_dwh.warehouse.staging import load_partition
+    """Stage the parts as the DAG does, one entity after another instead of one mapped task per entity:
+    each entity's files in part order, then seal the parts whose every file is loaded. A refused file
+    stops its entity only (as a failed mapped task does); it is raised once the parts are sealed, so the
+    parts before it stay loaded. The stats per sealed part."""
+    from client_dwh.entities import ENTITIES
+    from client_dwh.landing import PartitionError
+    from client_dwh.warehouse.staging import load_entity_files, seal_partitions
 
-    return [load_partition(part, run_id=run_id, conn_id=conn_id) for part in in_order(parts)]
+    refused = []
+    for entity in ENTITIES:
+        try:
+            load_entity_files(entity, parts, run_id=run_id, conn_id=conn_id)
+        except PartitionError as error:
+            refused.append(error)
+    sealed = seal_partitions(parts, run_id=run_id, conn_id=conn_id)
+    if refused:
+        raise refused[0]
+    return sealed
 
 
 def build_core(parts: Any, run_id: str | None = None, conn_id: str = config.DWH_CONN_ID) -> list[dict]:

@@ -1,10 +1,13 @@
-"""Load one landed part into staging in a single transaction: verify, COPY, validate, upsert.
+"""Load landed files into staging, one (part, entity) per transaction: verify, COPY, validate, upsert.
 
-A missing file fails before the transaction starts; each file then streams (in chunks, never whole in
-memory) into a temp table with COPY while its row count and sha256 are checked against the manifest, and
-a mismatch raises inside the transaction, so a damaged part loads nothing. Raw lines are staged with
-set-based SQL; bad lines are quarantined. A ``meta.partitions`` row marks the
-part as loaded, so loading it again changes nothing.
+A staged row is unique per natural key and content and keeps the part that first brought it, and core
+applies each part's rows in part order; so the files of one entity are loaded in part order, serialised
+per entity by an advisory lock, while different entities may load at once (the DAG maps one task per
+entity). Each file streams (in chunks, never whole in memory) into a temp table with COPY while its row
+count and sha256 are checked against the manifest; a mismatch raises inside the file's transaction, so
+nothing of that file is staged. ``meta.part_files`` records each loaded file (loading it again changes
+nothing); ``seal_partitions`` gives a part its ``meta.partitions`` row once every file of its manifest
+is loaded, and only then can core build it.
 """
 
 from __future__ import annotations
@@ -15,58 +18,156 @@ from typing import Any
 
 from client_dwh import config
 from client_dwh.entities import ENTITIES
-from client_dwh.landing import MANIFEST, PartitionError, part_files, verified_chunks
+from client_dwh.landing import MANIFEST, PartitionError, part_file, verified_chunks
+from client_dwh.storage import url_of
 from client_dwh.warehouse.db import connect, query, run_sql
+from client_dwh.warehouse.pipeline import in_order, stage_parts
 
 log = logging.getLogger(__name__)
 
 # JSON Lines never contain raw \x01/\x02 (JSON escapes control characters), so CSV mode with these as
 # delimiter and quote passes each line through untouched - no backslash or tab interpretation.
 COPY_RAW_LINES = "copy raw_lines (line) from stdin with (format csv, delimiter e'\\x01', quote e'\\x02')"
+COUNTS = ("read", "staged", "unchanged", "quarantined")
 
 
 def load_partition(
     part: dict[str, Any], run_id: str | None = None, conn_id: str = config.DWH_CONN_ID
 ) -> dict[str, Any]:
-    """Stage every file of ``part`` (XCom metadata from the sensor); return the load's stats."""
-    batch, part_no = part["batch"], part["part"]
-    files = part_files(part)  # a missing file: PartitionError naming it, before any write
-    unknown = set(files) - set(ENTITIES)
+    """Stage every file of ``part`` (XCom metadata from the sensor) and seal it; return the load's stats."""
+    return stage_parts([part], run_id=run_id, conn_id=conn_id)[0]
+
+
+def load_entity_files(
+    entity: str, parts: Any, run_id: str | None = None, conn_id: str = config.DWH_CONN_ID
+) -> list[dict[str, Any]]:
+    """Stage ``entity``'s file of every part that has one, in load order, each in its own transaction.
+
+    Stops at the first file refused (PartitionError naming it): loading a later part's file first would
+    attribute the rows both parts share to the later part. Returns the stats per (part, entity) loaded."""
+    results = []
+    for part in in_order(parts):
+        _refuse_unknown_entities(part)
+        if entity in part["files"]:
+            results.append(_load_file(part, entity, run_id, conn_id))
+    return results
+
+
+def _refuse_unknown_entities(part: dict[str, Any]) -> None:
+    unknown = set(part["files"]) - set(ENTITIES)
     if unknown:
         raise PartitionError(
             f"{part['path']}/{MANIFEST}: lists files of unknown entities {sorted(unknown)}; "
             f"known: {', '.join(ENTITIES)}"
         )
+
+
+def _load_file(part: dict[str, Any], entity: str, run_id: str | None, conn_id: str) -> dict[str, Any]:
+    batch, part_no = part["batch"], part["part"]
+    where = {"b": batch, "p": part_no, "e": entity}
+    expected = part["files"][entity]["sha256"]
+    result = {"batch": batch, "part": part_no, "entity": entity}
     with connect(conn_id) as conn:
-        query(conn, "select pg_advisory_xact_lock(hashtext(%(b)s), %(p)s)", {"b": batch, "p": part_no})
-        done = query(
+        # One loader per entity at a time (any run, any worker): its parts go in order.
+        query(conn, "select pg_advisory_xact_lock(hashtext('client_dwh.staging'), hashtext(%(e)s))", where)
+        _refuse_changed_manifest(conn, part)
+        loaded = query(
             conn,
-            "select manifest_sha256 from meta.partitions where batch_id = %(b)s and part_no = %(p)s",
-            {"b": batch, "p": part_no},
+            """select file_sha256 from meta.part_files
+               where batch_id = %(b)s and part_no = %(p)s and entity = %(e)s""",
+            where,
         )
-        if done:
-            if done[0][0] != part["manifest_sha256"]:
-                raise PartitionError(
-                    f"{part['path']}/{MANIFEST}: part {batch}/{part_no} was loaded before from a different "
-                    "manifest; a landed part must not change (land it as a new part or a new batch)"
-                )
+        if loaded and loaded[0][0] != expected:
+            raise PartitionError(
+                f"{url_of(part_file(part, entity))}: was loaded before with sha256 {loaded[0][0]}, the "
+                f"manifest now says {expected}; a landed file must not change (land it as a new part or a "
+                "new batch)"
+            )
+        if loaded or _sealed(conn, part):  # a part sealed before meta.part_files existed has no rows there
+            log.info("%s of part %s/%s is already loaded; nothing to do", entity, batch, part_no)
+            return {**result, "skipped": True}
+        # The file streams into COPY and is verified as it goes: a count or checksum mismatch raises
+        # after its last chunk, inside this transaction, so nothing of the file is staged.
+        path = part_file(part, entity)  # a missing file: PartitionError naming it, before any write
+        stats = _stage_file(conn, ENTITIES[entity], verified_chunks(path, part["files"][entity]), part)
+        query(
+            conn,
+            """insert into meta.part_files (batch_id, part_no, entity, file_sha256, rows_read, rows_staged,
+                   rows_unchanged, rows_quarantined, loaded_by_run)
+               values (%(b)s, %(p)s, %(e)s, %(sha)s, %(read)s, %(staged)s, %(unchanged)s, %(quarantined)s,
+                       %(run)s)""",
+            {**where, "sha": expected, "run": run_id, **stats},
+        )
+    log.info("loaded %s of part %s/%s: %s", entity, batch, part_no, stats)
+    return {**result, "skipped": False, **stats}
+
+
+def _sealed(conn, part: dict[str, Any]) -> bool:
+    return bool(
+        query(
+            conn,
+            "select 1 from meta.partitions where batch_id = %(b)s and part_no = %(p)s",
+            {"b": part["batch"], "p": part["part"]},
+        )
+    )
+
+
+def _refuse_changed_manifest(conn, part: dict[str, Any]) -> None:
+    sealed = query(
+        conn,
+        "select manifest_sha256 from meta.partitions where batch_id = %(b)s and part_no = %(p)s",
+        {"b": part["batch"], "p": part["part"]},
+    )
+    if sealed and sealed[0][0] != part["manifest_sha256"]:
+        raise PartitionError(
+            f"{part['path']}/{MANIFEST}: part {part['batch']}/{part['part']} was loaded before from a "
+            "different manifest; a landed part must not change (land it as a new part or a new batch)"
+        )
+
+
+def seal_partitions(
+    parts: Any, run_id: str | None = None, conn_id: str = config.DWH_CONN_ID
+) -> list[dict[str, Any]]:
+    """Record as loaded (``meta.partitions``, with its totals) each part whose every file is loaded.
+
+    A part with a file missing from ``meta.part_files`` (its load failed or has not run) is left
+    unsealed, and core will not build it. Returns the stats of the sealed or already sealed parts."""
+    sealed = []
+    for part in in_order(parts):
+        stats = _seal(part, run_id, conn_id)
+        if stats is not None:
+            sealed.append(stats)
+    return sealed
+
+
+def _seal(part: dict[str, Any], run_id: str | None, conn_id: str) -> dict[str, Any] | None:
+    batch, part_no = part["batch"], part["part"]
+    where = {"b": batch, "p": part_no}
+    with connect(conn_id) as conn:
+        query(conn, "select pg_advisory_xact_lock(hashtext(%(b)s), %(p)s)", where)
+        _refuse_changed_manifest(conn, part)
+        if _sealed(conn, part):
             log.info("part %s/%s is already loaded; nothing to do", batch, part_no)
             return {"batch": batch, "part": part_no, "skipped": True, "entities": {}}
-        # Each file streams into COPY and is verified as it goes: a count or checksum mismatch raises
-        # after its last chunk, inside this transaction, so nothing of the part is loaded.
-        stats = {
-            name: _stage_file(conn, ENTITIES[name], verified_chunks(path, part["files"][name]), part)
-            for name, path in files.items()
-        }
-        totals = {
-            k: sum(s[k] for s in stats.values()) for k in ("read", "staged", "unchanged", "quarantined")
-        }
+        rows = query(
+            conn,
+            f"""select entity, file_sha256, {", ".join(f"rows_{k}" for k in COUNTS)} from meta.part_files
+                where batch_id = %(b)s and part_no = %(p)s""",
+            where,
+        )
+        loaded = {entity: (sha, dict(zip(COUNTS, counts, strict=True))) for entity, sha, *counts in rows}
+        missing = [e for e, meta in part["files"].items() if loaded.get(e, (None,))[0] != meta["sha256"]]
+        if missing:
+            log.warning("part %s/%s is not sealed: %s not loaded", batch, part_no, ", ".join(sorted(missing)))
+            return None
+        stats = {entity: loaded[entity][1] for entity in part["files"]}
+        totals = {k: sum(s[k] for s in stats.values()) for k in COUNTS}
         query(
             conn,
             """insert into meta.partitions (batch_id, part_no, manifest_sha256, rows_read, rows_staged,
                    rows_unchanged, rows_quarantined, loaded_by_run)
                values (%(b)s, %(p)s, %(sha)s, %(read)s, %(staged)s, %(unchanged)s, %(quarantined)s, %(run)s)""",
-            {"b": batch, "p": part_no, "sha": part["manifest_sha256"], "run": run_id, **totals},
+            {**where, "sha": part["manifest_sha256"], "run": run_id, **totals},
         )
     log.info("loaded part %s/%s: %s", batch, part_no, totals)
     return {"batch": batch, "part": part_no, "skipped": False, "entities": stats, **totals}

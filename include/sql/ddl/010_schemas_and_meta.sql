@@ -22,6 +22,24 @@ create table if not exists meta.partitions (
 );
 comment on table meta.partitions is 'Parts loaded into staging (and later built into core): the idempotency registry.';
 
+-- One row per landed file loaded into staging (each file of a part in its own transaction, one entity at
+-- a time): a file recorded with the same sha256 is not loaded again; with another sha256 it is refused.
+-- The part gets its meta.partitions row (its totals) only once every file of its manifest is here.
+create table if not exists meta.part_files (
+    batch_id          text        not null,
+    part_no           integer     not null,
+    entity            text        not null,
+    file_sha256       text        not null,
+    rows_read         bigint      not null,
+    rows_staged       bigint      not null,
+    rows_unchanged    bigint      not null,
+    rows_quarantined  bigint      not null,
+    loaded_at         timestamptz not null default now(),
+    loaded_by_run     text,
+    primary key (batch_id, part_no, entity)
+);
+comment on table meta.part_files is 'Files of landed parts loaded into staging, per part and entity: sha256 and counts.';
+
 -- What each step after core has processed, per part: a step claims the core-built parts when it starts
 -- reading core and marks them done when it publishes. A part is processed when core and every step are.
 create table if not exists meta.part_steps (

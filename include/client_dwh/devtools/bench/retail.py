@@ -89,7 +89,7 @@ def _remove_bench_rows(source: str, batch: str, conn_id: str) -> None:
 
     with connect(conn_id) as conn:
         query(conn, "delete from core.retail_lines where source = %(s)s", {"s": source})
-        for table in ("staging.retail_purchases", "meta.quarantine", "meta.partitions"):
+        for table in ("staging.retail_purchases", "meta.quarantine", "meta.part_files", "meta.partitions"):
             query(conn, f"delete from {table} where batch_id = %(b)s", {"b": batch})
 
 
