@@ -19,7 +19,6 @@ from typing import Any
 from client_dwh import config
 from client_dwh.entities import ENTITIES
 from client_dwh.landing import MANIFEST, PartitionError, part_file, verified_chunks
-from client_dwh.storage import url_of
 from client_dwh.warehouse.db import connect, query, run_sql
 from client_dwh.warehouse.pipeline import in_order, stage_parts
 
@@ -70,7 +69,7 @@ def _load_file(part: dict[str, Any], entity: str, run_id: str | None, conn_id: s
     with connect(conn_id) as conn:
         # One loader per entity at a time (any run, any worker): its parts go in order.
         query(conn, "select pg_advisory_xact_lock(hashtext('client_dwh.staging'), hashtext(%(e)s))", where)
-        _refuse_changed_manifest(conn, part)
+        sealed = _sealed(conn, part)
         loaded = query(
             conn,
             """select file_sha256 from meta.part_files
@@ -79,11 +78,11 @@ def _load_file(part: dict[str, Any], entity: str, run_id: str | None, conn_id: s
         )
         if loaded and loaded[0][0] != expected:
             raise PartitionError(
-                f"{url_of(part_file(part, entity))}: was loaded before with sha256 {loaded[0][0]}, the "
+                f"{part['path']}/{part['files'][entity]['path']}: was loaded before with sha256 {loaded[0][0]}, the "
                 f"manifest now says {expected}; a landed file must not change (land it as a new part or a "
                 "new batch)"
             )
-        if loaded or _sealed(conn, part):  # a part sealed before meta.part_files existed has no rows there
+        if loaded or sealed:  # a part sealed before meta.part_files existed has no rows there
             log.info("%s of part %s/%s is already loaded; nothing to do", entity, batch, part_no)
             return {**result, "skipped": True}
         # The file streams into COPY and is verified as it goes: a count or checksum mismatch raises
@@ -103,16 +102,7 @@ def _load_file(part: dict[str, Any], entity: str, run_id: str | None, conn_id: s
 
 
 def _sealed(conn, part: dict[str, Any]) -> bool:
-    return bool(
-        query(
-            conn,
-            "select 1 from meta.partitions where batch_id = %(b)s and part_no = %(p)s",
-            {"b": part["batch"], "p": part["part"]},
-        )
-    )
-
-
-def _refuse_changed_manifest(conn, part: dict[str, Any]) -> None:
+    """Whether the part is recorded as loaded; PartitionError when it was loaded from another manifest."""
     sealed = query(
         conn,
         "select manifest_sha256 from meta.partitions where batch_id = %(b)s and part_no = %(p)s",
@@ -123,6 +113,7 @@ def _refuse_changed_manifest(conn, part: dict[str, Any]) -> None:
             f"{part['path']}/{MANIFEST}: part {part['batch']}/{part['part']} was loaded before from a "
             "different manifest; a landed part must not change (land it as a new part or a new batch)"
         )
+    return bool(sealed)
 
 
 def seal_partitions(
@@ -145,7 +136,6 @@ def _seal(part: dict[str, Any], run_id: str | None, conn_id: str) -> dict[str, A
     where = {"b": batch, "p": part_no}
     with connect(conn_id) as conn:
         query(conn, "select pg_advisory_xact_lock(hashtext(%(b)s), %(p)s)", where)
-        _refuse_changed_manifest(conn, part)
         if _sealed(conn, part):
             log.info("part %s/%s is already loaded; nothing to do", batch, part_no)
             return {"batch": batch, "part": part_no, "skipped": True, "entities": {}}
