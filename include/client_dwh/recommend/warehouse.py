@@ -448,23 +448,43 @@ def latest_metrics(conn) -> list[tuple]:
 
 
 def _frame(conn, sql: str, params: dict | None, columns: list[str]) -> pd.DataFrame:
-    """Query result as a frame, streamed out with COPY rather than fetched row by row as Python tuples."""
+    """Query result as a frame, streamed out with COPY rather than fetched row by row as Python tuples, and
+    parsed as it arrives (never the whole CSV text in memory beside the frame)."""
     import pandas as pd
     import psycopg
 
-    buffer = io.BytesIO()
     cursor = psycopg.ClientCursor(conn)
     statement = cursor.mogrify(sql, params) if params else sql
     with cursor.copy(f"copy ({statement}) to stdout with (format csv, header false)") as copy:
-        for chunk in copy:
-            buffer.write(chunk)
-    buffer.seek(0)
-    if not buffer.getbuffer().nbytes:
-        return pd.DataFrame(columns=columns)
-    return pd.read_csv(
-        buffer,
-        names=columns,
-        dtype={c: str for c in columns if c != "weight"},
-        keep_default_na=False,
-        na_values={"description": [""], "partner_category": [""]},
-    )
+        try:
+            return pd.read_csv(
+                io.BufferedReader(_CopyStream(copy), buffer_size=1 << 20),
+                names=columns,
+                dtype={c: str for c in columns if c != "weight"},
+                keep_default_na=False,
+                na_values={"description": [""], "partner_category": [""]},
+            )
+        except pd.errors.EmptyDataError:  # no rows
+            return pd.DataFrame(columns=columns)
+
+
+class _CopyStream(io.RawIOBase):
+    """The data of a ``COPY ... TO STDOUT`` as a readable binary file."""
+
+    def __init__(self, copy) -> None:
+        self._chunks = iter(copy)
+        self._pending = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self._pending:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._pending = memoryview(chunk)
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
