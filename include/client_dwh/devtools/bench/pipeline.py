@@ -215,6 +215,10 @@ def main() -> None:
         result = bench_pipeline(clients, args.seed)
         all_results.append(result)
         print(format_report(result), "\n", flush=True)
+        if args.models:  # the model tasks on the core just built: seconds and peak RSS, a process per step
+            from client_dwh.devtools.bench.models_scale import bench_models
+
+            result["models"] = bench_models()
     if len(all_results) > 1:
         small, big = all_results[0], all_results[-1]
         ratio = big["end_to_end_seconds"] / small["end_to_end_seconds"]
