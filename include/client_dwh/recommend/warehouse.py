@@ -178,6 +178,7 @@ def train_and_evaluate(
         neighbours=NEIGHBOURS_GRID if params.neighbours is None else (params.neighbours,),
         **params.recommender_kwargs(),
     )  # fmt: skip
+    del train  # evaluate_variants splits again: not two training sets at once
     settings = {
         "hybrid": {"blend": tuned["blend"], "neighbours": tuned["neighbours"]},
         "collaborative": {"blend": 1.0, "neighbours": tuned["component_neighbours"]},
