@@ -218,6 +218,8 @@ def tune_blend(
         users = np.sort(np.random.default_rng(seed).choice(users, size=max_users, replace=False))
     if not len(users):
         raise ValueError("no validation clients: every client has a single service")
+    # Only the sampled clients are scored: their held-out pairs are all the metrics look up.
+    validation = validation[validation["client_id"].astype(str).isin(users)]
     # Blends 0 and 1 (the components alone) are always scored, to compare the hybrid with.
     scored_blends = sorted({float(b) for b in blends} | {0.0, 1.0})
     lists: dict[tuple[int, float], list[np.ndarray]] = {}
@@ -232,8 +234,7 @@ def tune_blend(
     best_cf = max((pair for pair in mean if pair[1] == 1.0), key=mean.get)
     content_pair = max((pair for pair in mean if pair[1] == 0.0), key=mean.get)
     popularity = model.recommend(users, k=k, variant="popularity")
-    popularity_ndcg = ranking_metrics(popularity, validation[validation["client_id"].astype(str).isin(users)],
-                                      k, len(services))[f"ndcg@{k}"]  # fmt: skip
+    popularity_ndcg = ranking_metrics(popularity, validation, k, len(services))[f"ndcg@{k}"]
     validation_ndcg = {
         "hybrid": mean[best_pair],
         "collaborative": mean[best_cf],
