@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 MANIFEST = "_manifest.json"
 WRITE_ROWS = 100_000  # rows serialised at a time when a part is written
+READ_CHUNK = 8 * 1024 * 1024  # bytes per read: a part of any size streams in bounded memory
 # Per batch, files that belong to no part (e.g. the synthetic station clients' true portraits, for
 # benchmarks); list_landed_parts never reads it (not a part-NNNN folder).
 GROUND_TRUTH_DIR = "_ground_truth"
@@ -58,10 +59,7 @@ def write_partition(
     Landing identical content again leaves the part untouched (same manifest, so loads stay no-ops);
     different content replaces it, the old manifest removed first so readers never mix the two.
     """
-    if not BATCH_NAME.match(batch):
-        raise ValueError(f"batch name {batch!r} must match {BATCH_NAME.pattern}")
-    part_dir = root / batch / part_name(part_no)
-    part_dir.mkdir(parents=True, exist_ok=True)
+    part_dir = _part_dir(root, batch, part_no)
     manifest_path = part_dir / MANIFEST
     if manifest_path.exists():
         existing = json.loads(manifest_path.read_bytes())
@@ -71,6 +69,83 @@ def write_partition(
         manifest_path.unlink()  # un-commit first: readers never see old manifest with new files
     # Each file streams out in slices of rows, hashed as it goes: never a whole file in memory.
     files = {entity: _jsonl_entry(entity, frame, part_dir) for entity, frame in frames.items()}
+    return _write_manifest(part_dir, batch, part_no, files, extra)
+
+
+def begin_part(root: ObjectStoragePath, batch: str, part_no: int) -> tuple[ObjectStoragePath, bytes | None]:
+    """Make a part's folder ready for files written as streams (``JsonlStream``); return it and the old
+    manifest's bytes, if any. The old manifest is removed first, so readers never mix it with new files;
+    ``commit_part`` puts it back when the new files turn out identical."""
+    part_dir = _part_dir(root, batch, part_no)
+    manifest_path = part_dir / MANIFEST
+    previous = None
+    if manifest_path.exists():
+        previous = manifest_path.read_bytes()
+        manifest_path.unlink()
+    return part_dir, previous
+
+
+def commit_part(
+    part_dir: ObjectStoragePath,
+    batch: str,
+    part_no: int,
+    files: dict[str, dict],
+    extra: dict | None,
+    previous: bytes | None,
+) -> dict[str, Any]:
+    """Commit a part begun by ``begin_part`` with its written ``files``: its manifest, last. Identical files
+    keep the old manifest, byte for byte, so loads of a re-landed part stay no-ops."""
+    if previous is not None and json.loads(previous).get("files") == files:
+        _write_manifest_bytes(part_dir, previous)
+        return json.loads(previous)
+    return _write_manifest(part_dir, batch, part_no, files, extra)
+
+
+class JsonlStream:
+    """A landed file written front to back, through one handle (object storage has no append): payloads
+    go out in order, and the file's manifest entry (rows, sha256) is counted as they pass."""
+
+    def __init__(self, path: ObjectStoragePath) -> None:
+        self.path = path
+        self.size = 0
+        self._rows = 0
+        self._digest = hashlib.sha256()
+        self._out = path.open("wb")
+
+    def write(self, payload: bytes) -> None:
+        if payload:
+            self._out.write(payload)
+            self._digest.update(payload)
+            self._rows += payload.count(b"\n")
+            self.size += len(payload)
+
+    def write_frame(self, frame: pd.DataFrame) -> None:
+        for start in range(0, len(frame), WRITE_ROWS):
+            self.write(frame_to_jsonl(frame.iloc[start : start + WRITE_ROWS]))
+
+    def copy_from(self, path: ObjectStoragePath, size: int) -> None:
+        """Append the first ``size`` bytes of the landed file ``path``."""
+        with path.open("rb") as source:
+            while size > 0 and (block := source.read(min(READ_CHUNK, size))):
+                self.write(block)
+                size -= len(block)
+
+    def close(self) -> dict:
+        self._out.close()
+        return {"path": self.path.name, "rows": self._rows, "sha256": self._digest.hexdigest()}
+
+
+def _part_dir(root: ObjectStoragePath, batch: str, part_no: int) -> ObjectStoragePath:
+    if not BATCH_NAME.match(batch):
+        raise ValueError(f"batch name {batch!r} must match {BATCH_NAME.pattern}")
+    part_dir = root / batch / part_name(part_no)
+    part_dir.mkdir(parents=True, exist_ok=True)
+    return part_dir
+
+
+def _write_manifest(
+    part_dir: ObjectStoragePath, batch: str, part_no: int, files: dict[str, dict], extra: dict | None
+) -> dict[str, Any]:
     manifest = {
         "batch": batch,
         "part": part_no,
@@ -78,11 +153,14 @@ def write_partition(
         "files": files,
         **(extra or {}),
     }
-    body = json.dumps(manifest, ensure_ascii=False, indent=2).encode()
+    _write_manifest_bytes(part_dir, json.dumps(manifest, ensure_ascii=False, indent=2).encode())
+    return manifest
+
+
+def _write_manifest_bytes(part_dir: ObjectStoragePath, body: bytes) -> None:
     tmp = part_dir / f".{MANIFEST}.tmp"
     tmp.write_bytes(body)
-    tmp.rename(manifest_path)
-    return manifest
+    tmp.rename(part_dir / MANIFEST)
 
 
 def _jsonl_entry(entity: str, frame: pd.DataFrame, part_dir: ObjectStoragePath | None = None) -> dict:
@@ -164,8 +242,6 @@ def list_landed_parts(root: ObjectStoragePath, batch: str | None = None) -> list
         )
     return sorted(found, key=lambda p: (p.batch, p.part))
 
-
-READ_CHUNK = 8 * 1024 * 1024  # bytes per read: a part of any size streams in bounded memory
 
 
 def list_uncommitted_parts(root: ObjectStoragePath, batch: str | None = None) -> set[tuple[str, int]]:

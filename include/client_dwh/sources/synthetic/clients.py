@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,7 @@ EMPLOYMENT = ("наёмный работник", "госслужащий", "пр
 MIN_INCOME, MAX_INCOME = 30_000, 500_000
 
 
+@functools.cache
 def _name_pools():
     from faker import Faker
 
@@ -29,9 +31,12 @@ def _name_pools():
     }
 
 
-def generate_clients(n_clients: int, rng: np.random.Generator, as_of: dt.date) -> pd.DataFrame:
-    """One row per client; income and employment depend on age and education, as they do in life."""
-    client_id = np.arange(1, n_clients + 1)
+def generate_clients(
+    n_clients: int, rng: np.random.Generator, as_of: dt.date, first_id: int = 1
+) -> pd.DataFrame:
+    """One row per client (ids ``first_id`` on); income and employment depend on age and education, as they
+    do in life."""
+    client_id = np.arange(first_id, first_id + n_clients)
     gender = np.where(rng.random(n_clients) < 0.47, "M", "F")
     first, middle, last = (np.empty(n_clients, dtype=object) for _ in range(3))
     for sex, (firsts, middles, lasts) in _name_pools().items():

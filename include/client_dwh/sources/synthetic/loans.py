@@ -12,6 +12,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from client_dwh.sources.synthetic.ids import WHOLE, IdStride
+
 TERMS_MONTHS = np.array([6, 12, 18, 24, 36, 48, 60])
 HISTORY_MONTHS = 36
 # The book grows every day: new clients per day and new loans to existing clients per day, as shares
@@ -158,22 +160,42 @@ def _add_months(start: pd.DatetimeIndex, months: np.ndarray) -> pd.DatetimeIndex
     return pd.DatetimeIndex(first + pd.to_timedelta(day - 1, unit="D"))
 
 
+def draw_new_clients(
+    n_existing: int, rng: np.random.Generator, anchor: dt.date, first_id: int, ids: IdStride = WHOLE
+) -> pd.DataFrame:
+    """Every client who registers during ``anchor``'s month (the first draws of the new-business stream),
+    with ids from ``first_id`` on (numbered by ``ids``), in registration order."""
+    from client_dwh.sources.synthetic.clients import generate_clients
+
+    month_days = pd.Period(anchor, freq="M").days_in_month
+    n_new = int(rng.binomial(month_days * max(n_existing, 1), NEW_CLIENTS_PER_DAY))
+    new_clients = generate_clients(n_new, rng, anchor)
+    new_clients["client_id"] = ids.ids(first_id, n_new)
+    registered = pd.Timestamp(anchor) + pd.to_timedelta(np.sort(rng.integers(0, month_days, n_new)), unit="D")
+    new_clients["registered_at"] = registered.strftime("%Y-%m-%d")
+    return new_clients
+
+
 def generate_new_business(
-    clients: pd.DataFrame, loans: pd.DataFrame, rng: np.random.Generator, anchor: dt.date, as_of: dt.date
+    clients: pd.DataFrame,
+    loans: pd.DataFrame,
+    rng: np.random.Generator,
+    anchor: dt.date,
+    as_of: dt.date,
+    first_new_client_id: int | None = None,
+    new_client_ids: IdStride = WHOLE,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Clients who register during ``anchor``'s month and loans issued in it, visible by ``as_of``.
 
     The whole month is drawn at once (same rng, same month: same new business), then cut at ``as_of``:
-    each day's export shows the book of the day before plus that day's new clients and loans.
+    each day's export shows the book of the day before plus that day's new clients and loans. New clients
+    are numbered from ``first_new_client_id`` (default: after the highest id of ``clients``).
     """
-    from client_dwh.sources.synthetic.clients import generate_clients
-
+    if first_new_client_id is None:
+        first_new_client_id = int(clients["client_id"].max()) + 1 if len(clients) else 1
     month_days = pd.Period(anchor, freq="M").days_in_month
-    n_new = int(rng.binomial(month_days * max(len(clients), 1), NEW_CLIENTS_PER_DAY))
-    new_clients = generate_clients(n_new, rng, anchor)
-    new_clients["client_id"] += int(clients["client_id"].max()) if len(clients) else 0
-    registered = pd.Timestamp(anchor) + pd.to_timedelta(np.sort(rng.integers(0, month_days, n_new)), unit="D")
-    new_clients["registered_at"] = registered.strftime("%Y-%m-%d")
+    new_clients = draw_new_clients(len(clients), rng, anchor, first_new_client_id, new_client_ids)
+    n_new = len(new_clients)
 
     # Borrowers among the new clients take a loan within days; a few existing clients take another one.
     borrowers = new_clients[rng.random(n_new) < 0.85]

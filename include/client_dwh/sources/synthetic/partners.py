@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from client_dwh.sources.formats.partner_catalogue import parse_partner_catalogue
+from client_dwh.sources.synthetic.ids import WHOLE, IdStride
 from client_dwh.sources.synthetic.service_tastes import generate_interactions
 
 # How far back the interaction history goes from the export date.
@@ -156,6 +157,7 @@ def generate_service_interactions(
     services: pd.DataFrame,
     seed: int,
     as_of: dt.date,
+    ids: IdStride = WHOLE,
 ) -> pd.DataFrame:
     """Events ``interaction_id, client_id, service_id, interacted_at, kind, weight`` up to ``as_of``."""
     profiles = bank_client_profiles(clients, loans, product_usage, np.random.default_rng([seed, 104]), as_of)
@@ -163,6 +165,6 @@ def generate_service_interactions(
     events = generate_interactions(
         profiles, services, seed=seed, start=start.isoformat(), end=pd.Timestamp(as_of).isoformat()
     )
-    events.insert(0, "interaction_id", np.arange(1, len(events) + 1))
+    events.insert(0, "interaction_id", ids.ids(1, len(events)))
     events["interacted_at"] = events["interacted_at"].dt.strftime("%Y-%m-%dT%H:%M:%S")
     return events

@@ -14,6 +14,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from client_dwh.sources.synthetic.ids import WHOLE, IdStride
+
 # product_id, name (as the bank's CRM shows it), category
 CATALOGUE = (
     ("CREDIT_CARD", "Кредитная карта", "карты"),
@@ -51,9 +53,14 @@ def loan_product(amount: np.ndarray, term_months: np.ndarray, age: np.ndarray) -
 
 
 def generate_product_usage(
-    clients: pd.DataFrame, loans: pd.DataFrame, rng: np.random.Generator, as_of: dt.date
+    clients: pd.DataFrame,
+    loans: pd.DataFrame,
+    rng: np.random.Generator,
+    as_of: dt.date,
+    ids: IdStride = WHOLE,
 ) -> pd.DataFrame:
-    """Usage events (usage_id, client_id, product_id, used_at, event, amount), dated up to ``as_of``."""
+    """Usage events (usage_id, client_id, product_id, used_at, event, amount), dated up to ``as_of``;
+    ``ids`` numbers them from 1 (the first ``len`` ids of the sequence)."""
     n = len(clients)
     anchor = pd.Timestamp(as_of)
     client_ids = clients["client_id"].to_numpy()
@@ -144,5 +151,5 @@ def generate_product_usage(
         }
     )
     frame = frame.sort_values(["client_id", "used_at", "product_id"], kind="stable", ignore_index=True)
-    frame.insert(0, "usage_id", np.arange(1, len(frame) + 1))
+    frame.insert(0, "usage_id", ids.ids(1, len(frame)))
     return frame

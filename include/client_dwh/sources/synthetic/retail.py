@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from client_dwh.sources.formats.retail import with_line_ids
+from client_dwh.sources.synthetic.ids import WHOLE, IdStride
 
 COUNTRIES = ("United Kingdom", "Germany", "France", "EIRE", "Spain", "Netherlands", "Belgium", "Switzerland")
 COUNTRY_WEIGHTS = np.array([0.88, 0.03, 0.03, 0.02, 0.01, 0.01, 0.01, 0.01])
@@ -26,6 +27,8 @@ QUANTITIES = np.array([1, 2, 3, 4, 6, 8, 12, 24, 48])
 QUANTITY_WEIGHTS = np.array([0.2, 0.15, 0.08, 0.1, 0.17, 0.05, 0.17, 0.06, 0.02])
 SOURCE = "synthetic"
 FIRST_INVOICE_NO = 536365
+FIRST_CANCELLATION_NO = 700000
+FIRST_ADJUSTMENT_NO = 563185
 FIRST_CUSTOMER_ID = 12346
 HISTORY_DAYS = 373
 
@@ -45,11 +48,16 @@ def stock_catalogue(rng: np.random.Generator) -> pd.DataFrame:
     )
 
 
-def generate_retail_purchases(n_customers: int, rng: np.random.Generator, as_of: dt.date) -> pd.DataFrame:
-    """Purchase lines of the year before ``as_of``, plus ``source`` and ``line_id`` (source:row number)."""
+def generate_retail_purchases(
+    n_customers: int, rng: np.random.Generator, as_of: dt.date, ids: IdStride = WHOLE
+) -> pd.DataFrame:
+    """Purchase lines of the year before ``as_of``, plus ``source`` and ``line_id`` (source:row number).
+
+    ``ids`` numbers customers, invoices and rows (a chunk of a larger export takes its share of each).
+    """
     stock = stock_catalogue(rng)
     anchor = pd.Timestamp(as_of)
-    customer_ids = FIRST_CUSTOMER_ID + np.arange(n_customers)
+    customer_ids = ids.ids(FIRST_CUSTOMER_ID, n_customers)
     country = np.asarray(COUNTRIES, dtype=object)[rng.choice(len(COUNTRIES), n_customers, p=COUNTRY_WEIGHTS)]
 
     # Recency: a core of recent buyers and a long tail of lapsed ones; frequency and basket value spread
@@ -84,7 +92,7 @@ def generate_retail_purchases(n_customers: int, rng: np.random.Generator, as_of:
     inv = pd.concat([customer_invoices, guest_invoices], ignore_index=True)
     inv["at"] = inv["day"] + pd.to_timedelta(rng.integers(8 * 60, 20 * 60, len(inv)), unit="min")
     inv = inv.sort_values("at", kind="stable", ignore_index=True)
-    inv["invoice_no"] = (FIRST_INVOICE_NO + np.arange(len(inv))).astype(str)
+    inv["invoice_no"] = ids.ids(FIRST_INVOICE_NO, len(inv)).astype(str)
 
     line_inv = np.repeat(np.arange(len(inv)), inv["lines"].to_numpy())
     item = rng.integers(0, len(stock), line_inv.size)
@@ -102,7 +110,8 @@ def generate_retail_purchases(n_customers: int, rng: np.random.Generator, as_of:
     # Exact duplicate lines, as the real export has (about 1 %).
     duplicates = lines.sample(frac=0.01, random_state=rng.integers(2**31))
     lines = pd.concat(
-        [lines, duplicates, _cancellations(lines, rng, anchor), _adjustments(lines, rng)], ignore_index=True
+        [lines, duplicates, _cancellations(lines, rng, anchor, ids), _adjustments(lines, rng, ids)],
+        ignore_index=True,
     )
     lines = lines.sort_values(["at", "InvoiceNo"], kind="stable", ignore_index=True)
 
@@ -122,10 +131,12 @@ def generate_retail_purchases(n_customers: int, rng: np.random.Generator, as_of:
             ),
         }
     )
-    return with_line_ids(out, SOURCE)
+    return with_line_ids(out, SOURCE, row_numbers=ids.ids(1, len(out)))
 
 
-def _cancellations(lines: pd.DataFrame, rng: np.random.Generator, anchor: pd.Timestamp) -> pd.DataFrame:
+def _cancellations(
+    lines: pd.DataFrame, rng: np.random.Generator, anchor: pd.Timestamp, ids: IdStride
+) -> pd.DataFrame:
     """About 2 % of lines: a customer returns a line a few days later, on a 'C' invoice."""
     candidates = lines[lines["customer"] >= 0]
     picked = candidates.sample(
@@ -134,18 +145,18 @@ def _cancellations(lines: pd.DataFrame, rng: np.random.Generator, anchor: pd.Tim
     cancelled = picked.copy()
     later = cancelled["at"] + pd.to_timedelta(rng.integers(1, 20 * 24 * 60, len(picked)), unit="min")
     cancelled["at"] = later.where(later < anchor, anchor - pd.Timedelta(minutes=1))
-    cancelled["InvoiceNo"] = "C" + (700000 + np.arange(len(picked))).astype(str).astype(object)
+    cancelled["InvoiceNo"] = "C" + ids.ids(FIRST_CANCELLATION_NO, len(picked)).astype(str).astype(object)
     cancelled["quantity"] = -np.minimum(picked["quantity"].to_numpy(), rng.integers(1, 13, len(picked)))
     return cancelled
 
 
-def _adjustments(lines: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+def _adjustments(lines: pd.DataFrame, rng: np.random.Generator, ids: IdStride) -> pd.DataFrame:
     """A few lines with a zero price (free samples) or a negative one ('Adjust bad debt')."""
     free = lines[lines["customer"] >= 0].sample(n=min(5, len(lines)), random_state=rng.integers(2**31)).copy()
     free["price"] = 0.0
     bad_debt = lines.sample(n=min(2, len(lines)), random_state=rng.integers(2**31)).copy()
     bad_debt = bad_debt.assign(
-        InvoiceNo="A" + (563185 + np.arange(len(bad_debt))).astype(str).astype(object),
+        InvoiceNo="A" + ids.ids(FIRST_ADJUSTMENT_NO, len(bad_debt)).astype(str).astype(object),
         StockCode="B",
         Description="Adjust bad debt",
         quantity=1,

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from client_dwh.portraits.catalogue import PortraitCatalogue, load_portraits
+from client_dwh.sources.synthetic.ids import WHOLE, IdStride
 from client_dwh.sources.synthetic.station_population import generate_station_clients, generate_station_visits
 
 STATION_CLIENT_SHARE = 0.6
@@ -53,6 +54,7 @@ def generate_station_system(
     rng: np.random.Generator,
     anchor: dt.date,
     catalogue: PortraitCatalogue | None = None,
+    visit_ids: IdStride = WHOLE,
 ) -> StationSystem:
     """Pick ~60 % of ``clients`` as station clients; visits fall in the month before ``anchor``."""
     catalogue = catalogue or load_portraits()
@@ -66,7 +68,9 @@ def generate_station_system(
 
     visits = generate_station_visits(features, int(seeds[1]), anchor, months=VISIT_MONTHS)
     month_prefix = (anchor.year * 100 + anchor.month) * VISIT_ID_MONTH_FACTOR
-    visits["visit_id"] = visits["visit_id"] + month_prefix
+    visits["visit_id"] = month_prefix + visit_ids.ids(1, len(visits))
+    if len(visits) and visits["visit_id"].iloc[-1] - month_prefix >= VISIT_ID_MONTH_FACTOR:
+        raise ValueError("too many station visits in one month for the visit id scheme")
     visits = visits[list(STATION_VISIT_COLUMNS)]
 
     # The station a client visits most is their home station (ties: the lower id).
