@@ -15,7 +15,7 @@ from client_dwh.sources.synthetic import land, source_system
 from client_dwh.sources.synthetic.land import generate_and_land
 
 AS_OF = dt.date(2026, 11, 20)
-CLIENTS, CHUNK, PARTS = 1000, 300, 3
+CLIENTS, CHUNK, PARTS = 600, 200, 3
 KEYS = {
     "clients": ["client_id"],
     "loans": ["loan_id"],
@@ -47,17 +47,15 @@ def _keys(frame: pd.DataFrame, entity: str) -> set:
 
 @pytest.fixture(scope="module")
 def landed(tmp_path_factory):
-    """The same 1,000 clients in chunks of 300, landed cumulative (by a pool and in-process) and delta."""
+    """The same 600 clients in chunks of 200, landed cumulative (by a pool, and in-process) and delta."""
     landing = str(tmp_path_factory.mktemp("chunks"))
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(source_system, "GENERATE_CHUNK_CLIENTS", CHUNK)
         common = {"clients": CLIENTS, "parts": PARTS, "seed": 3, "as_of": AS_OF, "landing_url": landing}
-        manifests = {
-            batch: generate_and_land(batch=batch, cumulative=batch != "delta", **common)
-            for batch in ("cumulative", "delta")
-        }
+        manifests = {"cumulative": generate_and_land(batch="cumulative", **common)}
         patch.setattr(land.os, "sched_getaffinity", lambda pid: {0})  # one process: chunks in-process
         manifests["serial"] = generate_and_land(batch="serial", **common)
+        manifests["delta"] = generate_and_land(batch="delta", cumulative=False, **common)
     return landing, manifests
 
 
@@ -76,8 +74,8 @@ def test_the_population_really_spans_several_chunks():
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(source_system, "GENERATE_CHUNK_CLIENTS", CHUNK)
         chunks = source_system.population_chunks(CLIENTS, 3)
-    assert [c.n_clients for c in chunks] == [250, 250, 250, 250]
-    assert len({c.seed for c in chunks}) == 4
+    assert [c.n_clients for c in chunks] == [200, 200, 200]
+    assert len({c.seed for c in chunks}) == 3
 
 
 def test_a_pool_of_processes_lands_what_one_process_lands(landed):
@@ -109,10 +107,16 @@ def test_cumulative_parts_grow_and_carry_every_client_at_its_latest_version(cumu
     for earlier, later in zip(cumulative, cumulative[1:], strict=False):
         for entity in KEYS:
             assert _keys(earlier[entity], entity) <= _keys(later[entity], entity), entity
-    versions = pd.concat([part["clients"] for part in delta], ignore_index=True).drop_duplicates("client_id", keep="last")
+    versions = pd.concat([part["clients"] for part in delta], ignore_index=True).drop_duplicates(
+        "client_id", keep="last"
+    )
     latest = cumulative[-1]["clients"].sort_values("client_id", ignore_index=True)
-    pd.testing.assert_frame_equal(latest, versions.sort_values("client_id", ignore_index=True)[latest.columns])
-    assert len(versions) < sum(len(part["clients"]) for part in delta)  # later delta parts bring new versions of earlier clients
+    pd.testing.assert_frame_equal(
+        latest, versions.sort_values("client_id", ignore_index=True)[latest.columns]
+    )
+    assert len(versions) < sum(
+        len(part["clients"]) for part in delta
+    )  # later delta parts bring new versions of earlier clients
 
 
 def test_delta_parts_add_up_to_the_last_cumulative_part(cumulative, delta):
