@@ -102,6 +102,7 @@ def generate_and_land(
     ]
     for rows in _generated(tasks):
         lander.land(rows, ends)
+        del rows  # before the next chunk arrives: one chunk in memory at a time, not two
     return lander.manifests
 
 

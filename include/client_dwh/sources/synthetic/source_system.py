@@ -237,6 +237,8 @@ class ClientVersions:
         rng = np.random.default_rng([self.seed, part])
         earlier = self.latest[self.part < part]
         changed = change_some_clients(earlier, CHANGED_CLIENTS_SHARE, rng) if part else earlier.iloc[:0]
+        if changed.empty:  # nothing to take on: spare a copy of every client (a million at the largest)
+            return changed
         latest = self.latest.set_index("client_id")
         latest.update(changed.set_index("client_id"))
         latest = latest.reset_index()
@@ -248,7 +250,8 @@ class ClientVersions:
         """The clients part ``part`` lands: every client so far at its latest version (cumulative), or the
         part's own clients and the new versions it brings (delta)."""
         if cumulative:
-            return self.latest[self.part <= part]
+            landed = self.part <= part
+            return self.latest if landed.all() else self.latest[landed]
         return pd.concat([self.latest[self.part == part], changed], ignore_index=True)
 
 
