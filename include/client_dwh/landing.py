@@ -243,7 +243,6 @@ def list_landed_parts(root: ObjectStoragePath, batch: str | None = None) -> list
     return sorted(found, key=lambda p: (p.batch, p.part))
 
 
-
 def list_uncommitted_parts(root: ObjectStoragePath, batch: str | None = None) -> set[tuple[str, int]]:
     """(batch, part) of every part folder that has no manifest yet: still being written, or abandoned."""
     return {

@@ -182,17 +182,15 @@ def generate_new_business(
     rng: np.random.Generator,
     anchor: dt.date,
     as_of: dt.date,
-    first_new_client_id: int | None = None,
+    first_new_client_id: int,
     new_client_ids: IdStride = WHOLE,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Clients who register during ``anchor``'s month and loans issued in it, visible by ``as_of``.
 
     The whole month is drawn at once (same rng, same month: same new business), then cut at ``as_of``:
     each day's export shows the book of the day before plus that day's new clients and loans. New clients
-    are numbered from ``first_new_client_id`` (default: after the highest id of ``clients``).
+    are numbered from ``first_new_client_id`` (see ``draw_new_clients``).
     """
-    if first_new_client_id is None:
-        first_new_client_id = int(clients["client_id"].max()) + 1 if len(clients) else 1
     month_days = pd.Period(anchor, freq="M").days_in_month
     new_clients = draw_new_clients(len(clients), rng, anchor, first_new_client_id, new_client_ids)
     n_new = len(new_clients)
