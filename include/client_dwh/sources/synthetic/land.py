@@ -14,6 +14,7 @@ import os
 from collections import deque
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import compress
 
 import numpy as np
@@ -82,6 +83,7 @@ def generate_and_land(
     if parts > clients:
         raise ValueError(f"cannot cut {clients} clients into {parts} parts")
     as_of = as_of or dt.date.today()
+    entities = None if entities is None else tuple(entities)  # goes to the worker processes
     chunks = population_chunks(clients, seed)
     # Every chunk's client rows (its clients, then the month's new ones it brings) are known up front,
     # so the parts are cut before anything is generated.
@@ -118,13 +120,16 @@ class _Lines:
             return self.payload
         if not keep.any():
             return b""
-        lines = self.payload.split(b"\n")[:-1]
-        return b"\n".join(compress(lines, keep)) + b"\n"
+        return b"\n".join(compress(self._lines, keep)) + b"\n"
+
+    @cached_property
+    def _lines(self) -> list[bytes]:  # split once, however many parts the chunk spans
+        return self.payload.split(b"\n")[:-1]
 
 
 @dataclass
 class _ChunkRows:
-    """What a worker hands back for one chunk: small enough to pass between processes, ready to write."""
+    """What a worker hands back for one chunk: its rows serialised, the part of each known, ready to write."""
 
     number: int
     end_row: int  # the population's client rows up to the end of this chunk
