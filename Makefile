@@ -58,7 +58,7 @@ process: install  ## headless: run dwh_pipeline (and recommend_services) over wh
 
 bench: install  ## throughput per stage, ratios to plain COPY and to_sql; RETAIL=path.csv.gz, MODELS=1 for more
 	source scripts/warehouse_env.sh && $(BIN)/python -m client_dwh.devtools.bench.pipeline \
-	  $(if $(filter command line,$(origin CLIENTS)),--clients $(CLIENTS)) $(if $(RETAIL),--retail $(RETAIL)) $(if $(MODELS),--models)
+	  $(if $(filter command line,$(origin CLIENTS)),--clients $(CLIENTS)) $(if $(RETAIL),--retail $(RETAIL)) $(if $(MODELS),--models) $(if $(CONCURRENCY),--concurrency $(CONCURRENCY))
 
 portrait-curve: install  ## portrait mapping accuracy / outliers caught vs threshold on independently drawn clients
 	$(BIN)/python tests/portrait_threshold_curve.py

@@ -23,21 +23,39 @@ def in_order(parts: Any) -> list[dict]:
     return sorted(parts, key=lambda p: (p["batch"], p["part"]))
 
 
-def stage_parts(parts: Any, run_id: str | None = None, conn_id: str = config.DWH_CONN_ID) -> list[dict]:
-    """Stage the parts as the DAG does, one entity after another instead of one mapped task per entity:
-    each entity's files in part order, then seal the parts whose every file is loaded. A refused file
-    stops its entity only (as a failed mapped task does); it is raised once the parts are sealed, so the
-    parts before it stay loaded. The stats per sealed part."""
+def stage_parts(
+    parts: Any,
+    run_id: str | None = None,
+    conn_id: str = config.DWH_CONN_ID,
+    *,
+    concurrency: int = 1,
+    seconds_per_entity: dict[str, float] | None = None,
+) -> list[dict]:
+    """Stage the parts as the DAG does: each entity's files in part order (one mapped task per entity in
+    the DAG; here ``concurrency`` entities at a time, as that many worker slots would run them), then seal
+    the parts whose every file is loaded. A refused file stops its entity only (as a failed mapped task
+    does); it is raised once the parts are sealed, so the parts before it stay loaded. The stats per
+    sealed part; each entity's seconds go into ``seconds_per_entity`` when given."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from client_dwh.entities import ENTITIES
     from client_dwh.landing import PartitionError
     from client_dwh.warehouse.staging import load_entity_files, seal_partitions
 
-    refused = []
-    for entity in ENTITIES:
+    def load(entity: str) -> PartitionError | None:
+        started = time.perf_counter()
         try:
             load_entity_files(entity, parts, run_id=run_id, conn_id=conn_id)
         except PartitionError as error:
-            refused.append(error)
+            return error
+        finally:
+            if seconds_per_entity is not None:
+                seconds_per_entity[entity] = time.perf_counter() - started
+        return None
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="stage") as pool:
+        outcomes = list(pool.map(load, ENTITIES))  # in entity order, whichever finished first
+    refused = [error for error in outcomes if error is not None]
     sealed = seal_partitions(parts, run_id=run_id, conn_id=conn_id)
     if refused:
         raise refused[0]
@@ -97,19 +115,29 @@ def process_parts(
     run_id: str | None = None,
     rfm_as_of: str | None = None,
     marts: bool = True,
+    staging_concurrency: int = 1,
     conn_id: str = config.DWH_CONN_ID,
 ) -> dict[str, Any]:
-    """Stage, build core, flag overdue instalments as of ``as_of`` and (unless ``marts`` is off) refresh
-    the marts; returns each step's result and ``seconds`` per step."""
+    """Stage (``staging_concurrency`` entities at a time), build core, flag overdue instalments as of
+    ``as_of`` and (unless ``marts`` is off) refresh the marts; returns each step's result, ``seconds`` per
+    step and ``staging_seconds`` per entity."""
     parts = in_order(parts)
-    result: dict[str, Any] = {"parts": len(parts), "seconds": {}}
+    result: dict[str, Any] = {"parts": len(parts), "seconds": {}, "staging_seconds": {}}
 
     def timed(step: str, fn, *args, **kwargs):
         started = time.perf_counter()
         result[step] = fn(*args, **kwargs)
         result["seconds"][step] = time.perf_counter() - started
 
-    timed("staging", stage_parts, parts, run_id=run_id, conn_id=conn_id)
+    timed(
+        "staging",
+        stage_parts,
+        parts,
+        run_id=run_id,
+        conn_id=conn_id,
+        concurrency=staging_concurrency,
+        seconds_per_entity=result["staging_seconds"],
+    )
     timed("core", build_core, parts, run_id=run_id, conn_id=conn_id)
     timed("flag_overdue", flag_overdue, as_of, conn_id=conn_id)
     if marts:

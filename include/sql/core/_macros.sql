@@ -24,3 +24,49 @@ select 'core', '{{ entity }}', %(batch_id)s, %(part_no)s, source_file, line_no, 
 from {{ part_table }} where reason is not null
 on conflict do nothing;
 {%- endmacro %}
+
+
+{#- The one definition of an instalment's overdue flags as of a date, as a LATERAL item over the instalment
+    row `i` (columns due_date, paid_date, amount_due, amount_paid) and the SQL date expression `as_of`:
+    `cross join {{ instalment_flags('i', '%(as_of)s::date') }} as f` gives f.is_overdue, f.overdue_reason,
+    f.days_past_due, f.dpd_bucket.
+    Overdue (the seed project's measure): paid after the due date, paid less than due, or unpaid past due.
+    days_past_due: for an instalment still owed past its due date, days from due date to as_of; for one
+    paid late in full, the days it was late. -#}
+{% macro instalment_flags(i, as_of) -%}
+lateral (
+    select
+        d.days_past_due,
+        d.owed_past_due or d.paid_late or d.paid_short as is_overdue,
+        case
+            when d.owed_past_due then 'unpaid past due'
+            when d.paid_late and d.paid_short then 'paid late and short'
+            when d.paid_late then 'paid late'
+            when d.paid_short then 'paid short'
+        end as overdue_reason,
+        case
+            when d.days_past_due = 0 then 'current'
+            when d.days_past_due <= 30 then '1-30'
+            when d.days_past_due <= 60 then '31-60'
+            when d.days_past_due <= 90 then '61-90'
+            else '90+'
+        end as dpd_bucket
+    from (
+        select b.*,
+            case
+                when b.owed_past_due or b.paid_short then greatest({{ as_of }} - {{ i }}.due_date, 0)
+                when b.paid_late then {{ i }}.paid_date - {{ i }}.due_date
+                else 0
+            end as days_past_due
+        from (
+            select
+                {{ i }}.due_date < {{ as_of }}
+                    and ({{ i }}.paid_date is null or {{ i }}.paid_date > {{ as_of }}) as owed_past_due,
+                coalesce({{ i }}.paid_date <= {{ as_of }} and {{ i }}.paid_date > {{ i }}.due_date, false)
+                    as paid_late,
+                coalesce({{ i }}.paid_date <= {{ as_of }} and {{ i }}.amount_paid < {{ i }}.amount_due - 0.005,
+                         false) as paid_short
+        ) as b
+    ) as d
+)
+{%- endmacro %}

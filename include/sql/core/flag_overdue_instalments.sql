@@ -1,41 +1,13 @@
 -- Overdue flags per instalment as of %(as_of)s, then each loan's seed-measure state (max_dpd, overdue_amount).
--- Overdue (the seed project's measure): paid after the due date, paid less than due, or unpaid past due.
--- days_past_due: for an instalment still owed past its due date, days from due date to as_of;
--- for one paid late in full, the days it was late. Only instalments still owed count for a loan's DPD.
--- Rows are rewritten only when a value changes, so a re-run (or a quiet day) writes almost nothing.
-with computed as (
-    select
-        i.ctid as row_id, x.owed_past_due, x.paid_late, x.paid_short,
-        case
-            when x.owed_past_due or x.paid_short then greatest(%(as_of)s::date - i.due_date, 0)
-            when x.paid_late then i.paid_date - i.due_date
-            else 0
-        end as days_past_due
+-- The flags' rule is core/_macros.sql's instalment_flags. Only instalments still owed count for a loan's DPD.
+-- Rows are rewritten only when a value changes, so a re-run (or a quiet day) writes almost nothing; and
+-- core/instalments.sql already writes new rows flagged as of the previous run's date, so the first run
+-- after a big load does not rewrite every instalment either.
+{% from 'core/_macros.sql' import instalment_flags %}
+with flagged as (
+    select i.ctid as row_id, f.is_overdue, f.overdue_reason, f.days_past_due, f.dpd_bucket
     from core.instalments as i
-    cross join lateral (
-        select
-            i.due_date < %(as_of)s::date and (i.paid_date is null or i.paid_date > %(as_of)s::date) as owed_past_due,
-            coalesce(i.paid_date <= %(as_of)s::date and i.paid_date > i.due_date, false) as paid_late,
-            coalesce(i.paid_date <= %(as_of)s::date and i.amount_paid < i.amount_due - 0.005, false) as paid_short
-    ) as x
-), flagged as (
-    select
-        row_id, days_past_due,
-        owed_past_due or paid_late or paid_short as is_overdue,
-        case
-            when owed_past_due then 'unpaid past due'
-            when paid_late and paid_short then 'paid late and short'
-            when paid_late then 'paid late'
-            when paid_short then 'paid short'
-        end as overdue_reason,
-        case
-            when days_past_due = 0 then 'current'
-            when days_past_due <= 30 then '1-30'
-            when days_past_due <= 60 then '31-60'
-            when days_past_due <= 90 then '61-90'
-            else '90+'
-        end as dpd_bucket
-    from computed
+    cross join {{ instalment_flags('i', '%(as_of)s::date') }} as f
 )
 update core.instalments as i
 set is_overdue = f.is_overdue,

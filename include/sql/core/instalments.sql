@@ -1,7 +1,7 @@
 -- Apply one part's staged payments to core.instalments (latest version wins). Invalid records go to quarantine.
 -- Fields are read out of the jsonb and cast once, null-safe; the temp table keeps typed columns, and the
 -- raw record and its file only for rejected lines.
-{% from 'core/_macros.sql' import latest_in_part, quarantine %}
+{% from 'core/_macros.sql' import instalment_flags, latest_in_part, quarantine %}
 create temp table part_payments on commit drop as
 select
     line_no, loan_id, instalment_no, due_date, amount_due, paid_date, amount_paid, reason,
@@ -44,12 +44,19 @@ from (
 
 {{ quarantine('payments', 'part_payments', raw='raw_record') }}
 
+-- Flagged as of the date the last flag_overdue_instalments run used (today before the first run), so that
+-- the next run rewrites only the rows whose flags changed since - not every instalment a big part brought.
 insert into core.instalments (loan_id, instalment_no, due_date, amount_due, paid_date, amount_paid,
-                              batch_id, part_no)
-select loan_id, instalment_no, due_date, amount_due, paid_date, amount_paid, %(batch_id)s, %(part_no)s
-from part_payments
-where reason is null
+                              is_overdue, overdue_reason, days_past_due, dpd_bucket, batch_id, part_no)
+select p.loan_id, p.instalment_no, p.due_date, p.amount_due, p.paid_date, p.amount_paid,
+       f.is_overdue, f.overdue_reason, f.days_past_due, f.dpd_bucket, %(batch_id)s, %(part_no)s
+from part_payments as p
+cross join (select coalesce(max(as_of_date), current_date) as as_of from core.loans) as last_flags
+cross join {{ instalment_flags('p', 'last_flags.as_of') }} as f
+where p.reason is null
 on conflict (loan_id, instalment_no) do update set
     due_date = excluded.due_date, amount_due = excluded.amount_due, paid_date = excluded.paid_date,
-    amount_paid = excluded.amount_paid, batch_id = excluded.batch_id, part_no = excluded.part_no,
-    is_overdue = null, days_past_due = null, updated_at = now();
+    amount_paid = excluded.amount_paid, is_overdue = excluded.is_overdue,
+    overdue_reason = excluded.overdue_reason, days_past_due = excluded.days_past_due,
+    dpd_bucket = excluded.dpd_bucket, batch_id = excluded.batch_id, part_no = excluded.part_no,
+    updated_at = now();

@@ -82,14 +82,21 @@ on conflict (line_id) do update set
     part_no = excluded.part_no, updated_at = now();
 
 -- An exact repeat of an earlier line of the same export (same fields, higher row number) is kept but
--- does not count twice towards monetary value.
-with touched as (
+-- does not count twice towards monetary value. Only repeated (source, line_hash) pairs are ranked: a part
+-- of a million distinct lines costs one hash aggregate, not a sort of every line (with statistics of the
+-- lines just written: without them the planner takes the part for a few rows and sorts it).
+analyze core.retail_lines;
+with repeated as (
     select distinct l.source, l.line_hash
     from core.retail_lines as l
     where l.batch_id = %(batch_id)s and l.part_no = %(part_no)s and l.rfm_exclusion_reason is null
+      and exists (
+          select 1 from core.retail_lines as o
+          where o.source = l.source and o.line_hash = l.line_hash and o.line_id <> l.line_id
+      )
 ), ranked as (
     select l.line_id, row_number() over (partition by l.source, l.line_hash order by l.row_no) as copy_no
-    from core.retail_lines as l join touched as t using (source, line_hash)
+    from core.retail_lines as l join repeated as r using (source, line_hash)
 )
 update core.retail_lines as l
 set rfm_exclusion_reason = 'duplicate line'

@@ -18,7 +18,8 @@ MIB = 1024 * 1024
 class PeakRss:
     database: str | None = None
     interval: float = 0.2
-    process_bytes: int = 0
+    process_bytes: int = 0  # this process and its children together
+    largest_bytes: int = 0  # the largest single one of them (the "every process under N GiB" figure)
     backend_bytes: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -45,10 +46,14 @@ class PeakRss:
     def _sample(self) -> None:
         import psutil
 
-        own = self._me.memory_info().rss + sum(
-            child.memory_info().rss for child in self._me.children(recursive=True) if child.is_running()
-        )
-        self.process_bytes = max(self.process_bytes, own)
+        sizes = [self._me.memory_info().rss]
+        for child in self._me.children(recursive=True):
+            try:
+                sizes.append(child.memory_info().rss)
+            except psutil.NoSuchProcess:  # a pool worker that just exited
+                continue
+        self.process_bytes = max(self.process_bytes, sum(sizes))
+        self.largest_bytes = max(self.largest_bytes, max(sizes))
         if not self.database:
             return
         for proc in psutil.process_iter(["name", "cmdline", "memory_info"]):
@@ -62,5 +67,6 @@ class PeakRss:
     def as_dict(self) -> dict[str, float]:
         return {
             "peak_rss_mib": round(self.process_bytes / MIB, 1),
+            "peak_largest_process_mib": round(self.largest_bytes / MIB, 1),
             "peak_backend_rss_mib": round(self.backend_bytes / MIB, 1) if self.database else None,
         }
