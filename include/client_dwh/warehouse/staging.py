@@ -13,7 +13,7 @@ is loaded, and only then can core build it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from client_dwh import config
@@ -28,6 +28,10 @@ log = logging.getLogger(__name__)
 # delimiter and quote passes each line through untouched - no backslash or tab interpretation.
 COPY_RAW_LINES = "copy raw_lines (line) from stdin with (format csv, delimiter e'\\x01', quote e'\\x02')"
 COUNTS = ("read", "staged", "unchanged", "quarantined")
+# Lines of a file staged at a time (bytes, cut at a line end): bounds the temp table and the parsed rows
+# the staging statement holds, so a file of tens of millions of lines stages in the same memory and temp
+# space as one of a few hundred thousand.
+STAGE_SLICE_BYTES = 64 * 1024 * 1024
 
 
 def load_partition(
@@ -164,16 +168,74 @@ def _seal(part: dict[str, Any], run_id: str | None, conn_id: str) -> dict[str, A
 
 
 def _stage_file(conn, entity, chunks: Iterable[bytes], part: dict[str, Any]) -> dict[str, int]:
+    """Stage one file, a slice of whole lines at a time (``STAGE_SLICE_BYTES``): each slice is copied into
+    the temp table and staged before the next, so the work tables stay small whatever the file's size.
+    Line numbers run on across slices (the identity column is never reset); all in the caller's transaction."""
+    source_file = f"{part['path']}/{entity.file_name}"
+    totals = dict.fromkeys(("read", "quarantined", "staged"), 0)
+    with conn.cursor() as cur:
+        cur.execute("create temp table raw_lines (line_no bigint generated always as identity, line text)")
+    for slice_ in _line_slices(chunks, STAGE_SLICE_BYTES):
+        with conn.cursor() as cur, cur.copy(COPY_RAW_LINES) as copy:
+            for piece in slice_:
+                copy.write(piece)
+        for key, value in zip(totals, _stage_slice(conn, entity, part, source_file), strict=True):
+            totals[key] += value
+        query(conn, "truncate raw_lines")  # keeps the identity sequence: the next slice numbers on
+    query(conn, "drop table raw_lines")
+    read, quarantined, staged = totals["read"], totals["quarantined"], totals["staged"]
+    stats = {
+        "read": read,
+        "staged": staged,
+        "unchanged": read - quarantined - staged,
+        "quarantined": quarantined,
+    }
+    if stats["unchanged"] < 0:
+        raise AssertionError(f"{source_file}: counts do not reconcile: {stats}")
+    return stats
+
+
+def _line_slices(chunks: Iterable[bytes], limit: int) -> Iterator[Iterator[bytes]]:
+    """Cut a byte stream into slices of whole lines of about ``limit`` bytes each; every slice is an
+    iterator of pieces, to be consumed before the next slice is asked for. Always at least one slice
+    (an empty file stages as an empty slice)."""
+    chunks = iter(chunks)
+    carry = b""
+    exhausted = False
+
+    def one_slice() -> Iterator[bytes]:
+        nonlocal carry, exhausted
+        size = len(carry)
+        if carry:
+            yield carry
+            carry = b""
+        for chunk in chunks:
+            cut = chunk.rfind(b"\n") if size + len(chunk) >= limit else -1
+            if cut < 0:
+                size += len(chunk)
+                yield chunk
+                continue
+            yield chunk[: cut + 1]
+            carry = chunk[cut + 1 :]
+            return
+        exhausted = True
+
+    while not exhausted:
+        yield one_slice()
+        if not exhausted and not carry:
+            # The slice ended exactly at a chunk's end: peek, so a file ending there gives no empty slice.
+            try:
+                carry = next(chunks)
+            except StopIteration:
+                return
+
+
+def _stage_slice(conn, entity, part: dict[str, Any], source_file: str) -> tuple[int, int, int]:
+    """Stage the lines in raw_lines (read, quarantined, staged)."""
     import json
 
     import psycopg
 
-    with conn.cursor() as cur:
-        cur.execute("create temp table raw_lines (line_no bigint generated always as identity, line text)")
-        with cur.copy(COPY_RAW_LINES) as copy:
-            for chunk in chunks:
-                copy.write(chunk)
-    source_file = f"{part['path']}/{entity.file_name}"
     params = {
         "entity": entity.name,
         "batch_id": part["batch"],
@@ -186,14 +248,4 @@ def _stage_file(conn, entity, chunks: Iterable[bytes], part: dict[str, Any]) -> 
             cursor = run_sql(conn, "staging/load_entity_file.sql", params, entity=entity, safe_parse=False)
     except psycopg.DataError:  # SQLSTATE class 22: some line is not valid JSON
         cursor = run_sql(conn, "staging/load_entity_file.sql", params, entity=entity, safe_parse=True)
-    read, quarantined, staged = cursor.fetchone()
-    query(conn, "drop table raw_lines")
-    stats = {
-        "read": read,
-        "staged": staged,
-        "unchanged": read - quarantined - staged,
-        "quarantined": quarantined,
-    }
-    if stats["unchanged"] < 0:
-        raise AssertionError(f"{source_file}: counts do not reconcile: {stats}")
-    return stats
+    return cursor.fetchone()
