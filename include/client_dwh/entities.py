@@ -2,8 +2,8 @@
 and the core SQL file and table each part's valid records go to.
 
 One registry drives staging DDL, the load's validation, the generator's file names and the core build,
-so adding an entity is one line here plus its generator and its core SQL. The core build runs the
-entities in this order: an entity comes after those it refers to (loans after clients, ...).
+so adding an entity is one line here plus its generator and its core SQL. The core build runs an entity
+only once those it refers to (``after``: loans after clients, ...) are built; independent ones at once.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ class Entity:
     required: dict[str, str]  # field -> JSON type it must have (jsonb_typeof name)
     core_sql: str  # include/sql/ file applying a staged part to core (quarantining invalid records)
     core_table: str  # the core table it writes
+    after: tuple[str, ...] = ()  # entities whose core rows it reads: built (and committed) before it
 
     @property
     def file_name(self) -> str:
@@ -51,6 +52,7 @@ ENTITIES: dict[str, Entity] = {
             {"loan_id": "string", "client_id": "number", "amount": "number"},
             "core/loans.sql",
             "core.loans",
+            ("clients",),
         ),
         Entity(
             "payments",
@@ -58,6 +60,7 @@ ENTITIES: dict[str, Entity] = {
             {"loan_id": "string", "instalment_no": "number", "due_date": "string", "amount_due": "number"},
             "core/instalments.sql",
             "core.instalments",
+            ("loans",),
         ),
         Entity(  # needs its client and product
             "product_usage",
@@ -65,6 +68,7 @@ ENTITIES: dict[str, Entity] = {
             {"usage_id": "number", "client_id": "number", "product_id": "string", "used_at": "string"},
             "core/product_usage.sql",
             "core.product_usage",
+            ("clients", "products"),
         ),
         # Online-retail export lines, every field a string as exported; line_id = "<source>:<row number>".
         Entity(
@@ -93,6 +97,7 @@ ENTITIES: dict[str, Entity] = {
             },
             "core/service_interactions.sql",
             "core.service_interactions",
+            ("clients", "partner_services"),
         ),
         # A cleaned CRM export. Rows the cleaning rejected land too (key "rejected:<source>:<row>", with
         # rejected_reason), so core quarantines them and meta.quarantine reconciles with the import.
@@ -110,6 +115,7 @@ ENTITIES: dict[str, Entity] = {
             {"client_id": "number", "distance_km": "number"},
             "core/station_clients.sql",
             "core.station_clients",
+            ("clients",),
         ),
         Entity(  # needs its station client
             "station_visits",
@@ -117,6 +123,7 @@ ENTITIES: dict[str, Entity] = {
             {"visit_id": "number", "client_id": "number", "visited_at": "string", "amount": "number"},
             "core/station_visits.sql",
             "core.station_visits",
+            ("station_clients",),
         ),
     )
 }

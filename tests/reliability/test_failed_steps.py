@@ -7,6 +7,7 @@ from __future__ import annotations
 from faults import (
     assert_every_row_accounted_for,
     assert_same_state,
+    landed_parts,
     later,
     run_pipeline,
     task_states,
@@ -86,4 +87,46 @@ def test_a_step_that_failed_is_redone_by_the_next_run(
     from client_dwh.operators.partition_sensor import scan_landing_zone
 
     assert scan_landing_zone(None, BATCH, 100, "dwh") == ([], [])
+    assert_same_state(warehouse, clean_export_state)
+
+
+def test_a_core_build_stopped_between_entities_is_finished_by_the_next_run(
+    warehouse, export, clean_export_state
+):
+    import psycopg
+    import pytest
+
+    from client_dwh.warehouse.core import HalfBuiltPart, build_core_for_part
+    from client_dwh.warehouse.marts import build_marts
+    from client_dwh.warehouse.pipeline import stage_parts
+
+    parts = landed_parts(str(export.parent), BATCH)
+    stage_parts(parts)
+    # Station visits cannot be written (as on a full disk); the part's entities applied meanwhile commit.
+    warehouse.execute(
+        """create function core.refuse_insert() returns trigger language plpgsql
+           as $$ begin raise exception 'could not extend file: No space left on device (injected)'; end $$"""
+    )
+    warehouse.execute(
+        """create trigger refuse_insert before insert on core.station_visits
+           for each statement execute function core.refuse_insert()"""
+    )
+    with pytest.raises(psycopg.errors.RaiseException, match="No space left on device"):
+        build_core_for_part(parts[0])
+    built = {e for (e,) in warehouse.execute("select entity from meta.core_entities where part_no = 1")}
+    assert "station_visits" not in built
+    assert {"clients", "loans", "payments", "station_clients"} <= built
+    assert warehouse.execute("select core_built_at from meta.partitions where part_no = 1").fetchone() == (None,)
+    assert warehouse.execute("select count(*) from core.instalments").fetchone()[0] > 0
+
+    # Nothing is computed from a half-built part: a marts build (from any DAG) refuses, naming it.
+    with pytest.raises(HalfBuiltPart, match=rf"^part {BATCH}/1 is half built into core .*station_visits.* not\)"):
+        build_marts("2026-11-20", run_id="manual")
+
+    # The disk is freed; the next run applies the missing entity, then the parts after it.
+    warehouse.execute("drop trigger refuse_insert on core.station_visits")
+    warehouse.execute("drop function core.refuse_insert()")
+    run = run_pipeline({"batch": BATCH}, later(10))
+    assert str(run.state) == "success"
+    assert_every_row_accounted_for(warehouse)
     assert_same_state(warehouse, clean_export_state)

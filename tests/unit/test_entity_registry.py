@@ -28,14 +28,25 @@ def test_every_entity_has_its_core_sql_and_core_table():
         )
 
 
-def test_an_entity_is_built_after_the_entities_it_refers_to():
+def test_an_entity_is_built_after_the_entities_whose_core_tables_its_sql_reads():
     order = list(ENTITIES)
-    for later, earlier in (
-        ("loans", "clients"),
-        ("payments", "loans"),
-        ("product_usage", "products"),
-        ("service_interactions", "partner_services"),
-        ("station_clients", "clients"),
-        ("station_visits", "station_clients"),
-    ):
-        assert order.index(earlier) < order.index(later), f"{later} must come after {earlier}"
+    by_table = {e.core_table: e.name for e in ENTITIES.values()}
+
+    def before(name: str) -> set[str]:  # everything built before `name` starts, transitively
+        return {d for a in ENTITIES[name].after for d in {a, *before(a)}}
+
+    for entity in ENTITIES.values():
+        assert all(order.index(a) < order.index(entity.name) for a in entity.after), entity.name
+        sql = (config.SQL_DIR / entity.core_sql).read_text()
+        read = {by_table[t] for t in re.findall(r"(?:from|join)\s+(core\.\w+)", sql) if t in by_table}
+        assert read - {entity.name} <= before(entity.name), f"{entity.core_sql} reads {read}"
+
+
+def test_the_core_build_starts_with_the_heaviest_chain():
+    from client_dwh.warehouse.core import _critical_path
+
+    weights = {"clients": 10, "loans": 20, "payments": 400, "retail_purchases": 300, "station_visits": 50}
+    path = _critical_path(weights)
+    assert path["clients"] == 10 + 20 + 400  # clients -> loans -> payments outweighs station visits
+    assert path["payments"] == 400 and path["retail_purchases"] == 300
+    assert path["station_clients"] == 50 and path["crm_clients"] == 0

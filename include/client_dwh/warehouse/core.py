@@ -1,37 +1,55 @@
-"""Build core from one staged part, in one transaction, and flag overdue instalments as of a date.
+"""Build core from one staged part, and flag overdue instalments as of a date.
 
-Core is built incrementally from the rows a part brought into staging (not rebuilt from scratch), in
-dependency order: clients, then loans (which need their client), then payments (which need their loan).
+Core is built incrementally from the rows a part brought into staging (not rebuilt from scratch). Each
+entity of the part is applied in its own transaction, which also records it in ``meta.core_entities``;
+an entity starts once those it refers to (``Entity.after``: loans after clients, payments after loans)
+are committed, and independent entities are applied at once on ``CORE_CONCURRENCY`` connections (the
+longest chain of staged rows first). The part counts as built (``meta.partitions.core_built_at``) only
+when every entity is; a failed or killed build leaves the entities it finished recorded, and the next
+build of the part applies only the rest. Until then nothing downstream reads core: marts, portraits and
+recommendations refuse a half-built part (``refuse_half_built_parts``).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from client_dwh import amount_bands, config
-from client_dwh.entities import ENTITIES
+from client_dwh.entities import ENTITIES, Entity
 from client_dwh.landing import PartitionError
-from client_dwh.warehouse.db import connect, query, run_sql
+from client_dwh.warehouse.db import connect, connect_many, query, run_sql
 
 log = logging.getLogger(__name__)
 
-# (entity, SQL file, core table) in build order, from the entity registry.
+# (entity, SQL file, core table) in registry order (each entity after those it refers to).
 CORE_STEPS = tuple((e.name, e.core_sql, e.core_table) for e in ENTITIES.values())
+# One writer of core at a time (core builds, overdue flags) holds this transaction-level lock; the steps
+# reading core after it (marts, portraits, recommendations) hold it shared (progress.claim_parts).
+CORE_LOCK = "select pg_advisory_xact_lock(hashtext('client_dwh.core'))"
+CORE_READ_LOCK = "select pg_advisory_xact_lock_shared(hashtext('client_dwh.core'))"
 
 
 class PartNotStaged(RuntimeError):
     """Core was asked to build a part that load_partitions has not loaded (it refused or never saw it)."""
 
 
+class HalfBuiltPart(RuntimeError):
+    """A step after core found a part whose core build stopped between entities."""
+
+
 def build_core_for_part(
-    part: dict[str, Any], run_id: str | None = None, conn_id: str = config.DWH_CONN_ID
+    part: dict[str, Any],
+    run_id: str | None = None,
+    conn_id: str = config.DWH_CONN_ID,
+    concurrency: int = config.CORE_CONCURRENCY,
 ) -> dict[str, Any]:
     batch, part_no = part["batch"], part["part"]
     params = {"batch_id": batch, "part_no": part_no}
     with connect(conn_id) as conn:
-        query(conn, "select pg_advisory_xact_lock(hashtext('client_dwh.core'))")
+        query(conn, CORE_LOCK)  # held until this build commits: no other build, flags or marts meanwhile
         state = query(
             conn,
             "select core_built_at from meta.partitions where batch_id = %(batch_id)s and part_no = %(part_no)s",
@@ -54,35 +72,26 @@ def build_core_for_part(
                 "core; applying it now would make its older records current. Land its records again as a "
                 "part after the batch's last part (or in a new batch)"
             )
-        stats = {}
-        for entity, sql_file, core_table in CORE_STEPS:
-            started = time.perf_counter()
-            ((staged,),) = query(
+        recorded = query(
+            conn,
+            """select entity, rows_staged, rows_quarantined from meta.core_entities
+               where batch_id = %(batch_id)s and part_no = %(part_no)s""",
+            params,
+        )
+        done = {entity: _stats(staged, rejected) for entity, staged, rejected in recorded}
+        if done:
+            log.info("part %s/%s: %s already built into core; building the rest", batch, part_no, sorted(done))
+        weights = dict(
+            query(
                 conn,
-                f"select count(*) from staging.{entity} where batch_id = %(batch_id)s and part_no = %(part_no)s",
+                """select entity, rows_staged from meta.part_files
+                   where batch_id = %(batch_id)s and part_no = %(part_no)s""",
                 params,
             )
-            if staged:
-                # The part was staged moments ago: without statistics the planner takes the step's
-                # latest-version anti-join for a tiny one and nests loops (minutes at 2,000 clients).
-                query(conn, f"analyze staging.{entity}")
-            run_sql(conn, sql_file, {**params, **amount_bands.SQL_PARAMS})
-            if staged:
-                # Fresh statistics before the next step (and the marts) join this table: without them a
-                # bulk load leaves the planner guessing until autovacuum gets round to it.
-                query(conn, f"analyze {core_table}")
-            ((rejected,),) = query(
-                conn,
-                """select count(*) from meta.quarantine where layer = 'core' and entity = %(entity)s
-                   and batch_id = %(batch_id)s and part_no = %(part_no)s""",
-                {**params, "entity": entity},
-            )
-            stats[entity] = {
-                "staged": staged,
-                "quarantined": rejected,
-                "applied": staged - rejected,
-                "seconds": round(time.perf_counter() - started, 2),
-            }
+        )
+        pending = [e for e in ENTITIES.values() if e.name not in done]
+        built = _build_entities(pending, set(done), weights, params, run_id, conn_id, concurrency)
+        stats = {name: (built.get(name) or done[name]) for name in ENTITIES}
         query(
             conn,
             """update meta.partitions set core_built_at = now(), core_built_by_run = %(run)s
@@ -93,11 +102,130 @@ def build_core_for_part(
     return {"batch": batch, "part": part_no, "skipped": False, "entities": stats}
 
 
+def _stats(staged: int, rejected: int, seconds: float | None = None) -> dict[str, Any]:
+    stats = {"staged": staged, "quarantined": rejected, "applied": staged - rejected}
+    return stats if seconds is None else {**stats, "seconds": round(seconds, 2)}
+
+
+def _build_entities(
+    pending: list[Entity],
+    done: set[str],
+    weights: dict[str, int],
+    params: dict[str, Any],
+    run_id: str | None,
+    conn_id: str,
+    concurrency: int,
+) -> dict[str, dict[str, Any]]:
+    """Apply ``pending`` entities, each once those it refers to are done, up to ``concurrency`` at once.
+
+    After a failure nothing new starts; the entities already running finish (and are recorded), then the
+    first error is raised."""
+    if not pending:
+        return {}
+    priority = _critical_path(weights)
+    waiting = {e.name: e for e in pending}
+    results: dict[str, dict[str, Any]] = {}
+    failure: BaseException | None = None
+    workers = max(1, min(concurrency, len(pending)))
+    with connect_many(workers, conn_id) as conns, ThreadPoolExecutor(workers, thread_name_prefix="core") as pool:
+        idle = list(conns)
+        running: dict[Future, tuple[str, Any]] = {}
+        while True:
+            ready = [] if failure else [e for e in waiting.values() if set(e.after) <= done]
+            for entity in sorted(ready, key=lambda e: -priority[e.name])[: len(idle)]:
+                conn = idle.pop()
+                del waiting[entity.name]
+                running[pool.submit(_build_entity, conn, entity, params, run_id)] = (entity.name, conn)
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                name, conn = running.pop(future)
+                idle.append(conn)
+                try:
+                    results[name] = future.result()
+                    done.add(name)
+                except BaseException as exc:  # noqa: BLE001 - re-raised below, once the others finished
+                    log.error("core build of %s failed: %s", name, exc)
+                    failure = failure or exc
+    if failure is not None:
+        raise failure
+    if waiting:  # unreachable while every `after` names an entity of the registry (checked there)
+        raise RuntimeError(f"core build could not order {sorted(waiting)}")
+    return results
+
+
+def _critical_path(weights: dict[str, int]) -> dict[str, int]:
+    """Per entity: its staged rows plus the heaviest chain of entities that wait for it."""
+    path: dict[str, int] = {}
+    for entity in reversed(ENTITIES.values()):  # dependents come later in the registry
+        below = [path[e.name] for e in ENTITIES.values() if entity.name in e.after]
+        path[entity.name] = (weights.get(entity.name) or 0) + max(below, default=0)
+    return path
+
+
+def _build_entity(conn, entity: Entity, params: dict[str, Any], run_id: str | None) -> dict[str, Any]:
+    """Apply the part's staged rows of ``entity`` to its core table and record it, in one transaction."""
+    started = time.perf_counter()
+    try:
+        ((staged,),) = query(
+            conn,
+            f"select count(*) from {entity.staging_table} where batch_id = %(batch_id)s and part_no = %(part_no)s",
+            params,
+        )
+        if staged:
+            # The part was staged moments ago: without statistics the planner takes the step's
+            # latest-version anti-join for a tiny one and nests loops (minutes at 2,000 clients).
+            query(conn, f"analyze {entity.staging_table}")
+        run_sql(conn, entity.core_sql, {**params, **amount_bands.SQL_PARAMS})
+        if staged:
+            # Fresh statistics before the next step (and the marts) join this table: without them a
+            # bulk load leaves the planner guessing until autovacuum gets round to it.
+            query(conn, f"analyze {entity.core_table}")
+        ((rejected,),) = query(
+            conn,
+            """select count(*) from meta.quarantine where layer = 'core' and entity = %(entity)s
+               and batch_id = %(batch_id)s and part_no = %(part_no)s""",
+            {**params, "entity": entity.name},
+        )
+        query(
+            conn,
+            """insert into meta.core_entities (batch_id, part_no, entity, rows_staged, rows_quarantined,
+                   built_by_run)
+               values (%(batch_id)s, %(part_no)s, %(entity)s, %(staged)s, %(rejected)s, %(run)s)""",
+            {**params, "entity": entity.name, "staged": staged, "rejected": rejected, "run": run_id},
+        )
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    return _stats(staged, rejected, time.perf_counter() - started)
+
+
+def refuse_half_built_parts(conn) -> None:
+    """Raise ``HalfBuiltPart`` when a part's core build stopped between entities: core then holds some of
+    its entities and not the rest, and nothing should be computed from it until a build finishes it."""
+    rows = query(
+        conn,
+        """select p.batch_id, p.part_no, string_agg(c.entity, ', ' order by c.entity)
+           from meta.partitions as p join meta.core_entities as c using (batch_id, part_no)
+           where p.core_built_at is null
+           group by 1, 2 order by 1, 2""",
+    )
+    if rows:
+        batch, part_no, built = rows[0]
+        missing = sorted(set(ENTITIES) - set(built.split(", ")))
+        raise HalfBuiltPart(
+            f"part {batch}/{part_no} is half built into core ({built} applied; {', '.join(missing)} not): "
+            "run dwh_pipeline again (build_core finishes the part) before computing anything from core"
+        )
+
+
 def flag_overdue_instalments(as_of: str, conn_id: str = config.DWH_CONN_ID) -> dict[str, Any]:
     """Recompute overdue flags, days past due and loan states as of ``as_of`` (idempotent): the seed's
     per-instalment flags, then each loan's delinquency after payment allocation (tolerance, write-off)."""
     with connect(conn_id) as conn:
-        query(conn, "select pg_advisory_xact_lock(hashtext('client_dwh.core'))")
+        query(conn, CORE_LOCK)
         run_sql(conn, "core/flag_overdue_instalments.sql", {"as_of": as_of})
         run_sql(
             conn,

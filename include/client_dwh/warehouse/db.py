@@ -41,6 +41,33 @@ def sql_files(folder: str) -> list[str]:
 @contextmanager
 def connect(conn_id: str = config.DWH_CONN_ID):
     """A psycopg 3 connection from the Airflow connection; commits on success, rolls back on error."""
+    conn = _open(conn_id)
+    try:
+        yield conn
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    finally:
+        conn.close()
+
+
+@contextmanager
+def connect_many(count: int, conn_id: str = config.DWH_CONN_ID):
+    """``count`` idle connections like ``connect``'s, opened here (the Airflow connection is looked up in
+    the calling thread) for threads to use one each; each user commits or rolls back its own work. Closed
+    on exit, rolling back whatever is left uncommitted."""
+    conns = []
+    try:
+        for _ in range(count):
+            conns.append(_open(conn_id))
+        yield conns
+    finally:
+        for conn in conns:
+            conn.close()  # psycopg rolls back an open transaction on close
+
+
+def _open(conn_id: str) -> psycopg.Connection:
     from airflow.providers.postgres.hooks.postgres import PostgresHook
 
     conn = PostgresHook(postgres_conn_id=conn_id).get_conn()
@@ -52,13 +79,10 @@ def connect(conn_id: str = config.DWH_CONN_ID):
                 (config.DWH_WORK_MEM, config.DWH_TEMP_BUFFERS),
             )
         conn.commit()  # leave the connection idle, so callers can still set read_only etc.
-        yield conn
-        conn.commit()
     except BaseException:
-        conn.rollback()
-        raise
-    finally:
         conn.close()
+        raise
+    return conn
 
 
 def run_sql(conn: psycopg.Connection, template: str, params: dict | None = None, **structure: Any):

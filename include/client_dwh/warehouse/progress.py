@@ -20,8 +20,16 @@ DOWNSTREAM_STEPS = ("marts", "portraits", "recommendations")
 
 
 def claim_parts(conn: psycopg.Connection, step: str, run_id: str | None) -> int:
-    """Claim, for ``run_id``, every core-built part ``step`` has not finished; return how many."""
+    """Claim, for ``run_id``, every core-built part ``step`` has not finished; return how many.
+
+    Also makes core hold still for the rest of the caller's transaction: waits for a core build in
+    progress (its entities commit one by one) and keeps the next from starting (a shared hold of the
+    lock core builds take), and refuses a part whose build stopped between entities (HalfBuiltPart)."""
+    from client_dwh.warehouse.core import CORE_READ_LOCK, refuse_half_built_parts
+
     _check(step)
+    query(conn, CORE_READ_LOCK)
+    refuse_half_built_parts(conn)
     rows = query(
         conn,
         """insert into meta.part_steps (batch_id, part_no, step, claimed_by_run, claimed_at)

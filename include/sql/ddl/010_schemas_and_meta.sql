@@ -40,6 +40,22 @@ create table if not exists meta.part_files (
 );
 comment on table meta.part_files is 'Files of landed parts loaded into staging, per part and entity: sha256 and counts.';
 
+-- One row per entity of a part applied to core, written in the transaction that applies it (entities of a
+-- part commit one by one, independent ones at once): a re-run of a stopped build applies only the rest.
+-- The part is built (meta.partitions.core_built_at) once every entity is here.
+create table if not exists meta.core_entities (
+    batch_id          text        not null,
+    part_no           integer     not null,
+    entity            text        not null,
+    rows_staged       bigint      not null,
+    rows_quarantined  bigint      not null,
+    built_at          timestamptz not null default now(),
+    built_by_run      text,
+    primary key (batch_id, part_no, entity),
+    foreign key (batch_id, part_no) references meta.partitions (batch_id, part_no) on delete cascade
+);
+comment on table meta.core_entities is 'Entities of staged parts applied to core, per part and entity: rows staged and quarantined.';
+
 -- What each step after core has processed, per part: a step claims the core-built parts when it starts
 -- reading core and marks them done when it publishes. A part is processed when core and every step are.
 create table if not exists meta.part_steps (
