@@ -33,6 +33,7 @@ EMBEDDED_PG_DATABASE = "dwh"
 # Session memory for the warehouse's bulk statements (PostgreSQL units).
 DWH_WORK_MEM = os.environ.get("DWH_WORK_MEM", "256MB")
 DWH_TEMP_BUFFERS = os.environ.get("DWH_TEMP_BUFFERS", "512MB")
+DWH_MAINTENANCE_WORK_MEM = os.environ.get("DWH_MAINTENANCE_WORK_MEM", "512MB")  # index (re)builds
 # Entities of a part applied to core at once, one connection each (build_core; independent ones only).
 CORE_CONCURRENCY = int(os.environ.get("CORE_CONCURRENCY", "2"))
 

@@ -30,6 +30,9 @@ CORE_STEPS = tuple((e.name, e.core_sql, e.core_table) for e in ENTITIES.values()
 # reading core after it (marts, portraits, recommendations) hold it shared (progress.claim_parts).
 CORE_LOCK = "select pg_advisory_xact_lock(hashtext('client_dwh.core'))"
 CORE_READ_LOCK = "select pg_advisory_xact_lock_shared(hashtext('client_dwh.core'))"
+# A part bringing at least this share of its core table's rows is applied with the table's secondary
+# indexes dropped and rebuilt after (``_bulk``).
+BULK_LOAD_FRACTION = 0.5
 
 
 class PartNotStaged(RuntimeError):
@@ -177,7 +180,10 @@ def _build_entity(conn, entity: Entity, params: dict[str, Any], run_id: str | No
             # The part was staged moments ago: without statistics the planner takes the step's
             # latest-version anti-join for a tiny one and nests loops (minutes at 2,000 clients).
             query(conn, f"analyze {entity.staging_table}")
+        rebuild = _drop_secondary_indexes(conn, entity.core_table) if _bulk(conn, entity, staged) else []
         run_sql(conn, entity.core_sql, {**params, **amount_bands.SQL_PARAMS})
+        for index_ddl in rebuild:
+            query(conn, index_ddl)
         if staged:
             # Fresh statistics before the next step (and the marts) join this table: without them a
             # bulk load leaves the planner guessing until autovacuum gets round to it.
@@ -200,6 +206,33 @@ def _build_entity(conn, entity: Entity, params: dict[str, Any], run_id: str | No
         conn.rollback()
         raise
     return _stats(staged, rejected, time.perf_counter() - started)
+
+
+def _bulk(conn, entity: Entity, staged: int) -> bool:
+    """Whether the part brings at least ``BULK_LOAD_FRACTION`` of the rows its core table holds (a first
+    load, a full re-export): then rebuilding the table's secondary indexes after the insert is cheaper
+    than updating them row by row (a tenth of the time for an online-retail export)."""
+    if not staged:
+        return False
+    ((rows,),) = query(
+        conn, "select greatest(reltuples, 0) from pg_class where oid = %(t)s::regclass", {"t": entity.core_table}
+    )
+    return staged >= BULK_LOAD_FRACTION * rows
+
+
+def _drop_secondary_indexes(conn, table: str) -> list[str]:
+    """Drop ``table``'s non-unique indexes (in the caller's transaction) and return the statements that
+    recreate them as the DDL defined them. Unique indexes stay: they keep the keys unique and arbitrate
+    the upserts."""
+    indexes = query(
+        conn,
+        """select indexrelid::regclass::text, pg_get_indexdef(indexrelid) from pg_index
+           where indrelid = %(t)s::regclass and not indisunique order by 1""",
+        {"t": table},
+    )
+    for name, _ in indexes:
+        query(conn, f"drop index {name}")
+    return [definition for _, definition in indexes]
 
 
 def refuse_half_built_parts(conn) -> None:

@@ -75,8 +75,9 @@ def _open(conn_id: str) -> psycopg.Connection:
         with conn.cursor() as cur:
             # Bulk statements sort, hash and stage in temp tables: give them memory (session-level only).
             cur.execute(
-                "select set_config('work_mem', %s, false), set_config('temp_buffers', %s, false)",
-                (config.DWH_WORK_MEM, config.DWH_TEMP_BUFFERS),
+                """select set_config('work_mem', %s, false), set_config('temp_buffers', %s, false),
+                          set_config('maintenance_work_mem', %s, false)""",
+                (config.DWH_WORK_MEM, config.DWH_TEMP_BUFFERS, config.DWH_MAINTENANCE_WORK_MEM),
             )
         conn.commit()  # leave the connection idle, so callers can still set read_only etc.
     except BaseException:

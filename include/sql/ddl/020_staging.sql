@@ -12,6 +12,9 @@ create table if not exists {{ entity.staging_table }} (
     loaded_at    timestamptz not null default now(),
     primary key (natural_key, record_hash)
 );
-create index if not exists {{ entity.name }}_part_idx on {{ entity.staging_table }} (batch_id, part_no);
+-- A part's rows are appended together, so a block-range index finds them (core reads one part at a time)
+-- at a fraction of a b-tree's cost per loaded row; warehouses created before it drop their b-tree.
+drop index if exists staging.{{ entity.name }}_part_idx;
+create index if not exists {{ entity.name }}_part_brin on {{ entity.staging_table }} using brin (batch_id, part_no);
 comment on table {{ entity.staging_table }} is 'Raw {{ entity.name }} records as landed (key: {{ entity.key | join(", ") }}).';
 {% endfor %}

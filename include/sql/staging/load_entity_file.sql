@@ -12,6 +12,10 @@ with checked as materialized (
             when p.line is null or btrim(p.line) = '' then 'empty line'
             when p.record is null then 'malformed JSON'
             when jsonb_typeof(p.record) <> 'object' then 'not a JSON object'
+            -- the usual case first: every required field there with its type, one lookup per field
+            when {% for field, type in entity.required.items() -%}
+                jsonb_typeof(p.record -> '{{ field }}') = '{{ type }}'{{ " and " if not loop.last }}
+                {%- endfor %} then null
             else nullif(concat_ws('; '
                 {%- for field, type in entity.required.items() %},
                 case
