@@ -116,11 +116,15 @@ def test_a_core_build_stopped_between_entities_is_finished_by_the_next_run(
     built = {e for (e,) in warehouse.execute("select entity from meta.core_entities where part_no = 1")}
     assert "station_visits" not in built
     assert {"clients", "loans", "payments", "station_clients"} <= built
-    assert warehouse.execute("select core_built_at from meta.partitions where part_no = 1").fetchone() == (None,)
+    assert warehouse.execute("select core_built_at from meta.partitions where part_no = 1").fetchone() == (
+        None,
+    )
     assert warehouse.execute("select count(*) from core.instalments").fetchone()[0] > 0
 
     # Nothing is computed from a half-built part: a marts build (from any DAG) refuses, naming it.
-    with pytest.raises(HalfBuiltPart, match=rf"^part {BATCH}/1 is half built into core .*station_visits.* not\)"):
+    with pytest.raises(
+        HalfBuiltPart, match=rf"^part {BATCH}/1 is half built into core .*station_visits.* not\)"
+    ):
         build_marts("2026-11-20", run_id="manual")
 
     # The disk is freed; the next run applies the missing entity, then the parts after it.

@@ -83,7 +83,9 @@ def build_core_for_part(
         )
         done = {entity: _stats(staged, rejected) for entity, staged, rejected in recorded}
         if done:
-            log.info("part %s/%s: %s already built into core; building the rest", batch, part_no, sorted(done))
+            log.info(
+                "part %s/%s: %s already built into core; building the rest", batch, part_no, sorted(done)
+            )
         weights = dict(
             query(
                 conn,
@@ -130,7 +132,10 @@ def _build_entities(
     results: dict[str, dict[str, Any]] = {}
     failure: BaseException | None = None
     workers = max(1, min(concurrency, len(pending)))
-    with connect_many(workers, conn_id) as conns, ThreadPoolExecutor(workers, thread_name_prefix="core") as pool:
+    with (
+        connect_many(workers, conn_id) as conns,
+        ThreadPoolExecutor(workers, thread_name_prefix="core") as pool,
+    ):
         idle = list(conns)
         running: dict[Future, tuple[str, Any]] = {}
         while True:
@@ -215,7 +220,9 @@ def _bulk(conn, entity: Entity, staged: int) -> bool:
     if not staged:
         return False
     ((rows,),) = query(
-        conn, "select greatest(reltuples, 0) from pg_class where oid = %(t)s::regclass", {"t": entity.core_table}
+        conn,
+        "select greatest(reltuples, 0) from pg_class where oid = %(t)s::regclass",
+        {"t": entity.core_table},
     )
     return staged >= BULK_LOAD_FRACTION * rows
 
