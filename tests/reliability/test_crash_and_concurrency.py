@@ -2,8 +2,9 @@
 and two runs of the whole pipeline at once: afterwards the warehouse is exactly what a clean run leaves.
 
 The kill is made deterministic by a lock: the test holds a SHARE lock on the table where the loader
-records its work (``meta.part_files`` for a staged file, ``meta.partitions`` for a part built into core),
-so the loader does all of its work on the file or part and then waits to record it; it is killed while
+records its work (``meta.part_files`` for a staged file, ``meta.core_entities`` for an entity of a part
+applied to core, ``meta.partitions`` for a part built into core), so the loader does all of its work on
+the file, entity or part and then waits to record it; it is killed while
 waiting, with its transaction open, and the lock is released only after the kill.
 """
 
@@ -67,29 +68,46 @@ def _kill_while_recording(test_database: str, code: str, parts: list[dict], regi
         )
 
 
-@pytest.mark.parametrize("stage", ["staging", "core"])
+# Where the loader is killed: while recording a staged file (meta.part_files), a core entity of part 1
+# (meta.core_entities: clients, the first entity, waits there) or part 1 as built (meta.partitions: every
+# entity of part 1 is applied and recorded, each in a transaction of its own, the part is not yet built).
+REGISTRIES = {
+    "staging": "meta.part_files",
+    "core entity": "meta.core_entities",
+    "core part": "meta.partitions",
+}
+
+
+@pytest.mark.parametrize("stage", list(REGISTRIES))
 def test_a_loader_killed_mid_part_leaves_nothing_and_the_rerun_is_exact(
     warehouse, test_database, export, clean_export_state, stage
 ):
     parts = landed_parts(str(export.parent), BATCH)
-    if stage == "core":
+    if stage.startswith("core"):
         from client_dwh.warehouse.pipeline import stage_parts
 
         stage_parts(parts)
         code = "from client_dwh.warehouse.pipeline import build_core\nbuild_core(PARTS)"
     else:  # killed while recording its first file: part 1's clients
         code = "from client_dwh.warehouse.pipeline import stage_parts\nstage_parts(PARTS)"
-    _kill_while_recording(
-        test_database, code, parts, "meta.partitions" if stage == "core" else "meta.part_files"
-    )
+    _kill_while_recording(test_database, code, parts, REGISTRIES[stage])
 
-    # Nothing of the killed work is visible: not a staged row (staging) or a core row (core).
     recorded = warehouse.execute("select count(*), count(core_built_at) from meta.partitions").fetchone()
-    assert recorded == ((3, 0) if stage == "core" else (0, 0))
+    assert recorded == ((0, 0) if stage == "staging" else (3, 0))
     files = warehouse.execute("select count(*) from meta.part_files").fetchone()
-    assert files == ((sum(len(p["files"]) for p in parts),) if stage == "core" else (0,))
-    layer = "core" if stage == "core" else "staging"
-    assert warehouse.execute(f"select count(*) from {layer}.clients").fetchone() == (0,)
+    assert files == ((0,) if stage == "staging" else (sum(len(p["files"]) for p in parts),))
+    entities = {e for (e,) in warehouse.execute("select entity from meta.core_entities where part_no = 1")}
+    clients = warehouse.execute(f"select count(*) from {'staging' if stage == 'staging' else 'core'}.clients")
+    if stage == "core part":  # every entity of part 1 committed; the part is not built, so nothing reads it
+        from client_dwh.entities import ENTITIES
+        from client_dwh.warehouse.core import HalfBuiltPart
+        from client_dwh.warehouse.marts import build_marts
+
+        assert entities == set(ENTITIES) and clients.fetchone()[0] > 0
+        with pytest.raises(HalfBuiltPart, match=f"part {BATCH}/1 is half built into core"):
+            build_marts(AS_OF, run_id="manual")
+    else:  # nothing of the killed work is visible: not a staged row, not a core row
+        assert entities == set() and clients.fetchone() == (0,)
 
     run = run_pipeline({"batch": BATCH})
     assert str(run.state) == "success"
