@@ -86,7 +86,9 @@ def build_core_for_part(
             log.info(
                 "part %s/%s: %s already built into core; building the rest", batch, part_no, sorted(done)
             )
-        weights = dict(
+        # What the load recorded per entity: the rows the part brought into staging (none recorded for a
+        # part sealed before meta.part_files existed: then each entity counts its rows itself).
+        staged = dict(
             query(
                 conn,
                 """select entity, rows_staged from meta.part_files
@@ -95,7 +97,7 @@ def build_core_for_part(
             )
         )
         pending = [e for e in ENTITIES.values() if e.name not in done]
-        built = _build_entities(pending, set(done), weights, params, run_id, conn_id, concurrency)
+        built = _build_entities(pending, set(done), staged, params, run_id, conn_id, concurrency)
         stats = {name: (built.get(name) or done[name]) for name in ENTITIES}
         query(
             conn,
@@ -115,7 +117,7 @@ def _stats(staged: int, rejected: int, seconds: float | None = None) -> dict[str
 def _build_entities(
     pending: list[Entity],
     done: set[str],
-    weights: dict[str, int],
+    staged: dict[str, int],
     params: dict[str, Any],
     run_id: str | None,
     conn_id: str,
@@ -127,7 +129,7 @@ def _build_entities(
     first error is raised."""
     if not pending:
         return {}
-    priority = _critical_path(weights)
+    priority = _critical_path(staged)
     waiting = {e.name: e for e in pending}
     results: dict[str, dict[str, Any]] = {}
     failure: BaseException | None = None
@@ -143,7 +145,9 @@ def _build_entities(
             for entity in sorted(ready, key=lambda e: -priority[e.name])[: len(idle)]:
                 conn = idle.pop()
                 del waiting[entity.name]
-                running[pool.submit(_build_entity, conn, entity, params, run_id)] = (entity.name, conn)
+                rows = staged.get(entity.name, 0 if staged else None)  # no file in the part: no rows
+                work = pool.submit(_build_entity, conn, entity, rows, params, run_id)
+                running[work] = (entity.name, conn)
             if not running:
                 break
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -172,15 +176,20 @@ def _critical_path(weights: dict[str, int]) -> dict[str, int]:
     return path
 
 
-def _build_entity(conn, entity: Entity, params: dict[str, Any], run_id: str | None) -> dict[str, Any]:
-    """Apply the part's staged rows of ``entity`` to its core table and record it, in one transaction."""
+def _build_entity(
+    conn, entity: Entity, staged: int | None, params: dict[str, Any], run_id: str | None
+) -> dict[str, Any]:
+    """Apply the part's ``staged`` rows of ``entity`` (None: count them) to its core table and record it,
+    in one transaction."""
     started = time.perf_counter()
     try:
-        ((staged,),) = query(
-            conn,
-            f"select count(*) from {entity.staging_table} where batch_id = %(batch_id)s and part_no = %(part_no)s",
-            params,
-        )
+        if staged is None:
+            ((staged,),) = query(
+                conn,
+                f"""select count(*) from {entity.staging_table}
+                    where batch_id = %(batch_id)s and part_no = %(part_no)s""",
+                params,
+            )
         if staged:
             # The part was staged moments ago: without statistics the planner takes the step's
             # latest-version anti-join for a tiny one and nests loops (minutes at 2,000 clients).
