@@ -9,7 +9,9 @@ Waits for landed partitions the warehouse has not processed, then, for each part
    file of every pending part, in part order, each file verified against the manifest and staged in a
    transaction of its own (`COPY` + set-based upsert); bad lines go to `meta.quarantine` with file, line
    and reason. Then **seal_partitions** records as loaded each part whose every file is loaded.
-3. **build_core** — typed, validated, deduplicated `core` tables (client history kept); then
+3. **build_core** — typed, validated, deduplicated `core` tables (client history kept), part by part in
+   order and entity by entity (independent entities at once, each in a transaction of its own; a build
+   stopped between entities is finished by the next run, and nothing downstream reads the part meanwhile); then
    **flag_overdue_instalments** — overdue flags, days past due and loan status as of the run's as-of date
    (the **As-of date for overdue flags** Param, else the logical date, else the day the run was triggered for).
 4. **build_marts** → **check_marts** (data-quality gate) → **publish_marts**: marts are rebuilt into
