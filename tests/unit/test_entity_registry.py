@@ -6,14 +6,6 @@ import re
 
 from client_dwh import config
 from client_dwh.entities import ENTITIES
-from client_dwh.warehouse.core import CORE_STEPS
-
-
-def test_core_steps_come_from_the_registry_in_its_order():
-    assert [step[0] for step in CORE_STEPS] == list(ENTITIES)
-    assert all(
-        (e.core_sql, e.core_table) == step[1:] for e, step in zip(ENTITIES.values(), CORE_STEPS, strict=True)
-    )
 
 
 def test_every_entity_has_its_core_sql_and_core_table():

@@ -24,8 +24,6 @@ from client_dwh.warehouse.db import connect, connect_many, query, run_sql
 
 log = logging.getLogger(__name__)
 
-# (entity, SQL file, core table) in registry order (each entity after those it refers to).
-CORE_STEPS = tuple((e.name, e.core_sql, e.core_table) for e in ENTITIES.values())
 # One writer of core at a time (core builds, overdue flags) holds this transaction-level lock; the steps
 # reading core after it (marts, portraits, recommendations) hold it shared (progress.claim_parts).
 CORE_LOCK = "select pg_advisory_xact_lock(hashtext('client_dwh.core'))"
@@ -256,16 +254,17 @@ def refuse_half_built_parts(conn) -> None:
     its entities and not the rest, and nothing should be computed from it until a build finishes it."""
     rows = query(
         conn,
-        """select p.batch_id, p.part_no, string_agg(c.entity, ', ' order by c.entity)
+        """select p.batch_id, p.part_no, array_agg(c.entity order by c.entity)
            from meta.partitions as p join meta.core_entities as c using (batch_id, part_no)
            where p.core_built_at is null
            group by 1, 2 order by 1, 2""",
     )
     if rows:
         batch, part_no, built = rows[0]
-        missing = sorted(set(ENTITIES) - set(built.split(", ")))
+        missing = sorted(set(ENTITIES) - set(built))
         raise HalfBuiltPart(
-            f"part {batch}/{part_no} is half built into core ({built} applied; {', '.join(missing)} not): "
+            f"part {batch}/{part_no} is half built into core ({', '.join(built)} applied; "
+            f"{', '.join(missing)} not): "
             "run dwh_pipeline again (build_core finishes the part) before computing anything from core"
         )
 
