@@ -4,6 +4,7 @@ cumulative parts, written by the project's emulation of that system."""
 
 from __future__ import annotations
 
+import pytest
 from faults import (
     assert_every_row_accounted_for,
     assert_same_state,
@@ -134,3 +135,39 @@ def test_a_core_build_stopped_between_entities_is_finished_by_the_next_run(
     assert str(run.state) == "success"
     assert_every_row_accounted_for(warehouse)
     assert_same_state(warehouse, clean_export_state)
+
+
+@pytest.mark.parametrize(
+    "refusing_table",
+    ["meta.loan_month_flows", "core.loan_month_states"],
+    ids=["work-table-on-the-second-connection", "last-write-of-the-step"],
+)
+def test_a_flag_step_that_fails_leaves_core_as_it_was(warehouse, export, clean_export_state, refusing_table):
+    """The overdue-flag step writes core in one transaction while a second connection fills its work
+    table; a failure on either side (here a full disk) leaves every flag and loan state as it was."""
+    import psycopg
+
+    from client_dwh.warehouse.core import flag_overdue_instalments
+
+    run = run_pipeline({"batch": BATCH})
+    assert str(run.state) == "success"
+    assert_same_state(warehouse, clean_export_state)
+
+    warehouse.execute(
+        """create function meta.refuse_insert() returns trigger language plpgsql
+           as $$ begin raise exception 'could not extend file: No space left on device (injected)'; end $$"""
+    )
+    warehouse.execute(
+        f"""create trigger refuse_insert before insert on {refusing_table}
+            for each statement execute function meta.refuse_insert()"""
+    )
+    # A later as-of date would change flags, days past due and loan states if anything were kept.
+    with pytest.raises(psycopg.errors.RaiseException, match="No space left on device"):
+        flag_overdue_instalments("2027-03-01")
+    assert_same_state(warehouse, clean_export_state)
+
+    warehouse.execute(f"drop trigger refuse_insert on {refusing_table}")
+    warehouse.execute("drop function meta.refuse_insert()")
+    flag_overdue_instalments("2027-03-01")
+    changed = warehouse.execute("select count(*) from core.loans where as_of_date = '2027-03-01'").fetchone()
+    assert changed[0] > 0  # the same call goes through once the disk is freed

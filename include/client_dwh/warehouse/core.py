@@ -193,7 +193,7 @@ def _build_entity(
             # latest-version anti-join for a tiny one and nests loops (minutes at 2,000 clients).
             query(conn, f"analyze {entity.staging_table}")
         rebuild = _drop_secondary_indexes(conn, entity.core_table) if _bulk(conn, entity, staged) else []
-        run_sql(conn, entity.core_sql, {**params, **amount_bands.SQL_PARAMS})
+        run_sql(conn, entity.core_sql, {**params, **amount_bands.SQL_PARAMS}, fresh=_empty(conn, entity))
         for index_ddl in rebuild:
             query(conn, index_ddl)
         if staged:
@@ -234,6 +234,15 @@ def _bulk(conn, entity: Entity, staged: int) -> bool:
     return staged >= BULK_LOAD_FRACTION * rows
 
 
+def _empty(conn, entity: Entity) -> bool:
+    """Whether ``entity``'s core table holds no row yet (a first load): its SQL then inserts without
+    ``on conflict`` - nothing can conflict, and a key repeated within the part fails the insert either
+    way - which spares each row the speculative insertion of an upsert (payments at 100,000 clients:
+    17 s -> 11 s). Only this build writes the table meanwhile (it holds the core lock)."""
+    ((rows,),) = query(conn, f"select count(*) from (select from {entity.core_table} limit 1) as t")
+    return rows == 0
+
+
 def _drop_secondary_indexes(conn, table: str) -> list[str]:
     """Drop ``table``'s non-unique indexes (in the caller's transaction) and return the statements that
     recreate them as the DDL defined them. Unique indexes stay: they keep the keys unique and arbitrate
@@ -271,15 +280,23 @@ def refuse_half_built_parts(conn) -> None:
 
 def flag_overdue_instalments(as_of: str, conn_id: str = config.DWH_CONN_ID) -> dict[str, Any]:
     """Recompute overdue flags, days past due and loan states as of ``as_of`` (idempotent): the seed's
-    per-instalment flags, then each loan's delinquency after payment allocation (tolerance, write-off)."""
-    with connect(conn_id) as conn:
+    per-instalment flags, then each loan's delinquency after payment allocation (tolerance, write-off).
+
+    All writes to core happen in one transaction. Meanwhile a second connection computes each loan's
+    amounts due and paid by the last 13 month ends into the work table ``meta.loan_month_flows`` (it reads
+    only amounts and dates, which the flags do not change, and the core lock held here keeps every core
+    build out), so the month states (``core/loan_month_states.sql``) need only the allocation step after the rest."""
+    params = {"as_of": as_of, "tolerance": config.ARREARS_TOLERANCE, "write_off_dpd": config.WRITE_OFF_DPD}
+    with connect(conn_id) as conn, connect_many(1, conn_id) as (side,):
         query(conn, CORE_LOCK)
-        run_sql(conn, "core/flag_overdue_instalments.sql", {"as_of": as_of})
-        run_sql(
-            conn,
-            "core/loan_delinquency.sql",
-            {"as_of": as_of, "tolerance": config.ARREARS_TOLERANCE, "write_off_dpd": config.WRITE_OFF_DPD},
-        )
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="month-flows") as pool:
+            flows = pool.submit(_loan_month_flows, side, params)
+            try:
+                run_sql(conn, "core/flag_overdue_instalments.sql", params)
+                run_sql(conn, "core/loan_delinquency.sql", params)
+            finally:
+                flows.result()  # joined (and its error raised) before this transaction goes on or rolls back
+        run_sql(conn, "core/loan_month_states.sql", params)
         # the flags and states just changed: marts filter on them
         query(conn, "analyze core.instalments, core.loans, core.loan_month_states")
         rows = query(
@@ -297,3 +314,13 @@ def flag_overdue_instalments(as_of: str, conn_id: str = config.DWH_CONN_ID) -> d
     }
     log.info("overdue flags as of %s: %s", as_of, result)
     return result
+
+
+def _loan_month_flows(conn, params: dict[str, Any]) -> None:
+    """core/loan_month_flows.sql on its own connection, committed: a work table only this step reads."""
+    try:
+        run_sql(conn, "core/loan_month_flows.sql", params)
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise

@@ -23,8 +23,10 @@ select r ->> 'client_key', r ->> 'crm_id', btrim(r ->> 'full_name'), r ->> 'phon
        r ->> 'source', %(batch_id)s, %(part_no)s
 from part_crm_clients as p cross join lateral (select p.record as r) as x
 where p.reason is null
+{%- if not fresh %}
 on conflict (client_key) do update set
     crm_id = excluded.crm_id, full_name = excluded.full_name, phone = excluded.phone, email = excluded.email,
     city = excluded.city, crm_updated_at = excluded.crm_updated_at, merged_rows = excluded.merged_rows,
     issues = excluded.issues, source = excluded.source, batch_id = excluded.batch_id, part_no = excluded.part_no,
-    updated_at = now();
+    updated_at = now()
+{%- endif %};

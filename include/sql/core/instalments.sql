@@ -54,9 +54,11 @@ from part_payments as p
 cross join (select coalesce(max(as_of_date), current_date) as as_of from core.loans) as last_flags
 cross join {{ instalment_flags('p', 'last_flags.as_of') }} as f
 where p.reason is null
+{%- if not fresh %}
 on conflict (loan_id, instalment_no) do update set
     due_date = excluded.due_date, amount_due = excluded.amount_due, paid_date = excluded.paid_date,
     amount_paid = excluded.amount_paid, is_overdue = excluded.is_overdue,
     overdue_reason = excluded.overdue_reason, days_past_due = excluded.days_past_due,
     dpd_bucket = excluded.dpd_bucket, batch_id = excluded.batch_id, part_no = excluded.part_no,
-    updated_at = now();
+    updated_at = now()
+{%- endif %};

@@ -28,8 +28,10 @@ select r ->> 'loan_id', meta.try_id(r ->> 'client_id'), (r ->> 'amount')::numeri
        %(batch_id)s, %(part_no)s
 from part_loans as p cross join lateral (select p.record as r) as x
 where p.reason is null
+{%- if not fresh %}
 on conflict (loan_id) do update set
     client_id = excluded.client_id, amount = excluded.amount, term_months = excluded.term_months,
     annual_rate = excluded.annual_rate, monthly_instalment = excluded.monthly_instalment,
     issue_date = excluded.issue_date, amount_band = excluded.amount_band,
-    batch_id = excluded.batch_id, part_no = excluded.part_no, updated_at = now();
+    batch_id = excluded.batch_id, part_no = excluded.part_no, updated_at = now()
+{%- endif %};

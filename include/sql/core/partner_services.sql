@@ -21,7 +21,9 @@ select r ->> 'service_id', btrim(r ->> 'partner_name'), nullif(btrim(r ->> 'part
        btrim(r ->> 'service_name'), nullif(btrim(r ->> 'description'), ''), %(batch_id)s, %(part_no)s
 from part_partner_services as p cross join lateral (select p.record as r) as x
 where p.reason is null
+{%- if not fresh %}
 on conflict (service_id) do update set
     partner_name = excluded.partner_name, partner_category = excluded.partner_category,
     service_name = excluded.service_name, description = excluded.description,
-    batch_id = excluded.batch_id, part_no = excluded.part_no, updated_at = now();
+    batch_id = excluded.batch_id, part_no = excluded.part_no, updated_at = now()
+{%- endif %};

@@ -29,7 +29,9 @@ select meta.try_id(r ->> 'usage_id'), meta.try_id(r ->> 'client_id'), r ->> 'pro
        r ->> 'event', (r ->> 'amount')::numeric, %(batch_id)s, %(part_no)s
 from part_product_usage as p cross join lateral (select p.record as r) as x
 where p.reason is null
+{%- if not fresh %}
 on conflict (usage_id) do update set
     client_id = excluded.client_id, product_id = excluded.product_id, used_at = excluded.used_at,
     event = excluded.event, amount = excluded.amount, batch_id = excluded.batch_id, part_no = excluded.part_no,
-    updated_at = now();
+    updated_at = now()
+{%- endif %};

@@ -15,6 +15,8 @@ insert into core.products (product_id, product_name, category, batch_id, part_no
 select btrim(r ->> 'product_id'), btrim(r ->> 'product_name'), r ->> 'category', %(batch_id)s, %(part_no)s
 from part_products as p cross join lateral (select p.record as r) as x
 where p.reason is null
+{%- if not fresh %}
 on conflict (product_id) do update set
     product_name = excluded.product_name, category = excluded.category,
-    batch_id = excluded.batch_id, part_no = excluded.part_no, updated_at = now();
+    batch_id = excluded.batch_id, part_no = excluded.part_no, updated_at = now()
+{%- endif %};

@@ -73,13 +73,15 @@ select p.line_id, p.source, p.row_no, p.invoice_no, p.stock_code, p.description,
 from part_retail as p
 cross join lateral (select upper(p.invoice_no) like 'C%%' as is_cancellation) as c
 where p.reason is null
+{%- if not fresh %}
 on conflict (line_id) do update set
     source = excluded.source, row_no = excluded.row_no, invoice_no = excluded.invoice_no,
     stock_code = excluded.stock_code, description = excluded.description, quantity = excluded.quantity,
     invoice_at = excluded.invoice_at, unit_price = excluded.unit_price, customer_id = excluded.customer_id,
     country = excluded.country, is_cancellation = excluded.is_cancellation, line_hash = excluded.line_hash,
     rfm_exclusion_reason = excluded.rfm_exclusion_reason, batch_id = excluded.batch_id,
-    part_no = excluded.part_no, updated_at = now();
+    part_no = excluded.part_no, updated_at = now()
+{%- endif %};
 
 -- An exact repeat of an earlier line of the same export (same fields, higher row number) is kept but
 -- does not count twice towards monetary value. Only repeated (source, line_hash) pairs are ranked: a part

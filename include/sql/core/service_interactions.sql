@@ -31,7 +31,9 @@ select meta.try_id(r ->> 'interaction_id'), meta.try_id(r ->> 'client_id'), r ->
        (r ->> 'interacted_at')::timestamp, r ->> 'kind', (r ->> 'weight')::double precision, %(batch_id)s, %(part_no)s
 from part_service_interactions as p cross join lateral (select p.record as r) as x
 where p.reason is null
+{%- if not fresh %}
 on conflict (interaction_id) do update set
     client_id = excluded.client_id, service_id = excluded.service_id, interacted_at = excluded.interacted_at,
     kind = excluded.kind, weight = excluded.weight, batch_id = excluded.batch_id, part_no = excluded.part_no,
-    updated_at = now();
+    updated_at = now()
+{%- endif %};

@@ -27,9 +27,11 @@ select meta.try_id(r ->> 'client_id'), (r ->> 'home_station_id')::numeric::integ
        (r ->> 'card_issued_at')::date, %(batch_id)s, %(part_no)s
 from part_station_clients as p cross join lateral (select p.record as r) as x
 where p.reason is null
+{%- if not fresh %}
 on conflict (client_id) do update set
     home_station_id = excluded.home_station_id, distance_km = excluded.distance_km,
     card_issued_at = excluded.card_issued_at, batch_id = excluded.batch_id, part_no = excluded.part_no,
     updated_at = now()
 where (core.station_clients.home_station_id, core.station_clients.distance_km, core.station_clients.card_issued_at)
-      is distinct from (excluded.home_station_id, excluded.distance_km, excluded.card_issued_at);
+      is distinct from (excluded.home_station_id, excluded.distance_km, excluded.card_issued_at)
+{%- endif %};

@@ -36,8 +36,10 @@ select meta.try_id(r ->> 'visit_id'), meta.try_id(r ->> 'client_id'), (r ->> 'st
        %(batch_id)s, %(part_no)s
 from part_station_visits as p cross join lateral (select p.record as r) as x
 where p.reason is null
+{%- if not fresh %}
 on conflict (visit_id) do update set
     client_id = excluded.client_id, station_id = excluded.station_id, visited_at = excluded.visited_at,
     amount = excluded.amount, fuel_grade = excluded.fuel_grade, bought_coffee = excluded.bought_coffee,
     paid_with_app = excluded.paid_with_app, batch_id = excluded.batch_id, part_no = excluded.part_no,
-    updated_at = now();
+    updated_at = now()
+{%- endif %};

@@ -134,3 +134,16 @@ $$;
 create or replace function meta.try_id(value text) returns bigint language sql stable parallel safe as $$
     select case when value ~ '^\s*[+-]?[0-9]{1,15}(\.0*)?\s*$' then trunc(value::numeric)::bigint end
 $$;
+
+-- Work table of flag_overdue_instalments (core/loan_month_flows.sql): each loan's amounts due and paid by
+-- each of the last 13 month ends, computed on a second connection while the flags are written, then read
+-- by core/loan_delinquency.sql. Unlogged and rewritten whole by every flag run: nothing reads it after.
+create unlogged table if not exists meta.loan_month_flows (
+    loan_id      text           not null,
+    month        date           not null,
+    at_date      date           not null,
+    due_by_then  numeric        not null,
+    paid_by_then numeric        not null,
+    total_due    numeric        not null
+);
+comment on table meta.loan_month_flows is 'Work table of the overdue-flag step (amounts due and paid per loan by each of the last 13 month ends); rewritten by every run, not for reading.';
