@@ -36,6 +36,7 @@ DWH_TEMP_BUFFERS = os.environ.get("DWH_TEMP_BUFFERS", "512MB")
 DWH_MAINTENANCE_WORK_MEM = os.environ.get("DWH_MAINTENANCE_WORK_MEM", "512MB")  # index (re)builds
 # Entities of a part applied to core at once, one connection each (build_core; independent ones only).
 CORE_CONCURRENCY = int(os.environ.get("CORE_CONCURRENCY", "2"))
+MART_CONCURRENCY = int(os.environ.get("MART_CONCURRENCY", "2"))  # build_marts: independent marts at once
 
 DEFAULT_CLIENTS = int(os.environ.get("DEFAULT_CLIENTS", "1000"))
 DEFAULT_PARTS = int(os.environ.get("DEFAULT_PARTS", "5"))

@@ -14,6 +14,7 @@ recommendation marts do the three steps in one transaction (``publish``).
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -93,15 +94,89 @@ def _lock(conn: psycopg.Connection, group: MartGroup) -> None:
 def build(conn: psycopg.Connection, group: MartGroup, params: dict[str, Any] | None = None) -> dict[str, Any]:
     """(Re)create ``mart_next.<table>`` for each table of ``group`` and fill it; rows and seconds per table."""
     rows, seconds = {}, {}
-    for table, sql_file in group.tables.items():
-        started = time.perf_counter()
-        query(conn, f"drop table if exists {NEXT_SCHEMA}.{table}")
-        query(conn, f"create table {NEXT_SCHEMA}.{table} (like mart.{table} including all)")
-        if sql_file:
-            run_sql(conn, sql_file, params or {}, target=NEXT_SCHEMA)
-        ((rows[table],),) = query(conn, f"select count(*) from {NEXT_SCHEMA}.{table}")
-        seconds[table] = round(time.perf_counter() - started, 2)
+    for table in group.tables:
+        rows[table], seconds[table] = _build_table(conn, group, table, params)
     return {"rows": rows, "seconds": seconds}
+
+
+def _build_table(
+    conn: psycopg.Connection, group: MartGroup, table: str, params: dict[str, Any] | None
+) -> tuple[int, float]:
+    started = time.perf_counter()
+    query(conn, f"drop table if exists {NEXT_SCHEMA}.{table}")
+    query(conn, f"create table {NEXT_SCHEMA}.{table} (like mart.{table} including all)")
+    sql_file = group.tables[table]
+    if sql_file:
+        run_sql(conn, sql_file, params or {}, target=NEXT_SCHEMA)
+    ((rows,),) = query(conn, f"select count(*) from {NEXT_SCHEMA}.{table}")
+    return rows, round(time.perf_counter() - started, 2)
+
+
+def chains(group: MartGroup) -> list[list[str]]:
+    """``group``'s tables as chains that can be built independently, in the group's order: a table whose
+    SQL reads another table of the group (``{{ target }}.<table>``) joins that table's chain, after it."""
+    result: list[list[str]] = []
+    for table, sql_file in group.tables.items():
+        text = (config.SQL_DIR / sql_file).read_text(encoding="utf-8") if sql_file else ""
+        reads = [
+            chain
+            for chain in result
+            if any(re.search(r"\{\{ target \}\}\." + re.escape(t) + r"\b", text) for t in chain)
+        ]
+        at = result.index(reads[0]) if reads else len(result)
+        merged = [t for chain in reads for t in chain] + [table]
+        result = [chain for chain in result if all(chain is not r for r in reads)]
+        result.insert(min(at, len(result)), merged)
+    return result
+
+
+def _build_concurrently(
+    conn: psycopg.Connection, group: MartGroup, params: dict[str, Any], conn_id: str, concurrency: int
+) -> dict[str, Any]:
+    """``build`` on up to ``concurrency`` connections: ``conn`` (the caller's transaction) and helpers, each
+    taking whole chains in order; a helper commits its tables when the queue is empty. Core cannot change
+    meanwhile: ``conn`` holds the core lock shared until the helpers are done. (A helper must not ask for
+    that lock itself: it would queue behind a core build waiting for ``conn``, which waits for it.)"""
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    from client_dwh.warehouse.db import connect_many
+
+    queue = deque(chains(group))
+    helpers = max(0, min(concurrency, len(queue)) - 1)
+    rows: dict[str, int] = {}
+    seconds: dict[str, float] = {}
+
+    def work(worker: psycopg.Connection) -> None:
+        while True:
+            try:
+                chain = queue.popleft()
+            except IndexError:
+                return
+            for table in chain:
+                rows[table], seconds[table] = _build_table(worker, group, table, params)
+
+    def helper(worker: psycopg.Connection) -> None:
+        try:
+            work(worker)
+            worker.commit()
+        except BaseException:
+            worker.rollback()
+            raise
+
+    with connect_many(helpers, conn_id) as others, ThreadPoolExecutor(max(helpers, 1)) as pool:
+        running = [pool.submit(helper, other) for other in others]
+        try:
+            work(conn)
+        finally:
+            queue.clear()  # after a failure here, the helpers start nothing new
+            for future in running:
+                future.result()
+    order = list(group.tables)
+    return {
+        "rows": {t: rows[t] for t in order},
+        "seconds": {t: seconds[t] for t in order},
+    }
 
 
 def check(
@@ -161,6 +236,7 @@ def build_marts(
     run_id: str | None = None,
     rfm_exclude_duplicate_lines: bool = False,
     group: MartGroup = LOAN_MARTS,
+    concurrency: int = config.MART_CONCURRENCY,
 ) -> dict[str, Any]:
     """Build the loan, segment and RFM marts into ``mart_next`` (committed: ``check_marts`` and
     ``publish_marts`` follow as tasks of their own). ``rfm_as_of`` (yyyy-mm-dd) overrides the RFM as-of
@@ -177,7 +253,7 @@ def build_marts(
     with connect(conn_id) as conn:
         _lock(conn, group)
         claim_parts(conn, "marts", run_id)  # before reading core: never claims more than the marts saw
-        built = build(conn, group, params)
+        built = _build_concurrently(conn, group, params, conn_id, concurrency)
     log.info("built marts as of %s into %s: %s", as_of, NEXT_SCHEMA, built)
     return {"as_of": str(as_of), **built}
 
