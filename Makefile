@@ -46,7 +46,7 @@ test: install-scale  ## the whole suite, against the embedded warehouse (or $$AI
 
 PG15_URI ?= postgresql://postgres@127.0.0.1:5432/postgres
 test-parallel: install  ## the integration suite on PostgreSQL 15 ($$PG15_URI), every statement planned in parallel
-	AIRFLOW_CONN_DWH=$(PG15_URI) CLIENT_DWH_FORCE_PARALLEL=1 $(BIN)/python -m pytest tests/integration
+	AIRFLOW_CONN_DWH=$(PG15_URI) CLIENT_DWH_FORCE_PARALLEL=1 DWH_PARALLEL_WORKERS=2 $(BIN)/python -m pytest tests/integration
 
 pipeline: install  ## headless: generate CLIENTS/PARTS/SEED, run every DAG with dag.test(), print a summary
 	source scripts/warehouse_env.sh && $(BIN)/python scripts/prepare_airflow.py && \

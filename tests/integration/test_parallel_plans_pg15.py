@@ -21,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from _warehouse import force_parallel_plans
 
+from client_dwh import config
 from client_dwh.landing import landing_root, list_landed_parts
 from client_dwh.sources.synthetic.land import generate_and_land
 from client_dwh.warehouse.ddl import create_schema
@@ -93,6 +94,13 @@ def test_core_and_marts_build_with_forced_parallel_plans_on_postgresql_15(
                  and p.proparallel <> 'u'"""
         ).fetchall()
         assert not mislabelled, f"declare these parallel unsafe: {mislabelled}"
+    # The pipeline's connections ask for no parallel workers by default (DWH_PARALLEL_WORKERS): without
+    # some, PostgreSQL plans nothing in parallel, forced or not.
+    monkeypatch.setattr(config, "DWH_PARALLEL_WORKERS", 2)
+    from client_dwh.warehouse.db import connect, query
+
+    with connect("dwh_pg15") as conn:
+        assert query(conn, "select current_setting('max_parallel_workers_per_gather')") == [("2",)]
     on_pg15 = process_parts(parts, AS_OF.isoformat(), run_id="parallel", conn_id="dwh_pg15")
     assert all(not p["skipped"] for p in on_pg15["core"])
     assert on_pg15["marts"]["published"]["overdue_by_month"] > 0

@@ -73,11 +73,18 @@ def _open(conn_id: str) -> psycopg.Connection:
     conn = PostgresHook(postgres_conn_id=conn_id).get_conn()
     try:
         with conn.cursor() as cur:
-            # Bulk statements sort, hash and stage in temp tables: give them memory (session-level only).
+            # Bulk statements sort, hash and stage in temp tables: give them memory (session-level only),
+            # and as many parallel workers as config.DWH_PARALLEL_WORKERS says.
             cur.execute(
                 """select set_config('work_mem', %s, false), set_config('temp_buffers', %s, false),
-                          set_config('maintenance_work_mem', %s, false)""",
-                (config.DWH_WORK_MEM, config.DWH_TEMP_BUFFERS, config.DWH_MAINTENANCE_WORK_MEM),
+                          set_config('maintenance_work_mem', %s, false),
+                          set_config('max_parallel_workers_per_gather', %s, false)""",
+                (
+                    config.DWH_WORK_MEM,
+                    config.DWH_TEMP_BUFFERS,
+                    config.DWH_MAINTENANCE_WORK_MEM,
+                    str(config.DWH_PARALLEL_WORKERS),
+                ),
             )
         conn.commit()  # leave the connection idle, so callers can still set read_only etc.
     except BaseException:
