@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from contextlib import contextmanager
 from pathlib import Path
 
 LOGICAL_DATE = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
@@ -160,3 +161,22 @@ def land_part_by_hand(landing: str, batch: str, part_no: int, files: dict[str, l
         }
     (part_dir / "_manifest.json").write_text(json.dumps(manifest, indent=2))
     return part_dir
+
+
+@contextmanager
+def full_disk(conn, table: str):
+    """Inside the block every insert into ``table`` fails as on a full disk (a statement trigger raising
+    PostgreSQL's own message); the disk is freed at the end of the block."""
+    conn.execute(
+        """create function meta.refuse_insert() returns trigger language plpgsql
+           as $$ begin raise exception 'could not extend file: No space left on device (injected)'; end $$"""
+    )
+    conn.execute(
+        f"""create trigger refuse_insert before insert on {table}
+            for each statement execute function meta.refuse_insert()"""
+    )
+    try:
+        yield
+    finally:
+        conn.execute(f"drop trigger refuse_insert on {table}")
+        conn.execute("drop function meta.refuse_insert()")

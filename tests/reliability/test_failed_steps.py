@@ -8,6 +8,7 @@ import pytest
 from faults import (
     assert_every_row_accounted_for,
     assert_same_state,
+    full_disk,
     landed_parts,
     later,
     run_pipeline,
@@ -104,33 +105,24 @@ def test_a_core_build_stopped_between_entities_is_finished_by_the_next_run(
     parts = landed_parts(str(export.parent), BATCH)
     stage_parts(parts)
     # Station visits cannot be written (as on a full disk); the part's entities applied meanwhile commit.
-    warehouse.execute(
-        """create function core.refuse_insert() returns trigger language plpgsql
-           as $$ begin raise exception 'could not extend file: No space left on device (injected)'; end $$"""
-    )
-    warehouse.execute(
-        """create trigger refuse_insert before insert on core.station_visits
-           for each statement execute function core.refuse_insert()"""
-    )
-    with pytest.raises(psycopg.errors.RaiseException, match="No space left on device"):
-        build_core_for_part(parts[0])
-    built = {e for (e,) in warehouse.execute("select entity from meta.core_entities where part_no = 1")}
-    assert "station_visits" not in built
-    assert {"clients", "loans", "payments", "station_clients"} <= built
-    assert warehouse.execute("select core_built_at from meta.partitions where part_no = 1").fetchone() == (
-        None,
-    )
-    assert warehouse.execute("select count(*) from core.instalments").fetchone()[0] > 0
+    with full_disk(warehouse, "core.station_visits"):
+        with pytest.raises(psycopg.errors.RaiseException, match="No space left on device"):
+            build_core_for_part(parts[0])
+        built = {e for (e,) in warehouse.execute("select entity from meta.core_entities where part_no = 1")}
+        assert "station_visits" not in built
+        assert {"clients", "loans", "payments", "station_clients"} <= built
+        assert warehouse.execute(
+            "select core_built_at from meta.partitions where part_no = 1"
+        ).fetchone() == (None,)
+        assert warehouse.execute("select count(*) from core.instalments").fetchone()[0] > 0
 
-    # Nothing is computed from a half-built part: a marts build (from any DAG) refuses, naming it.
-    with pytest.raises(
-        HalfBuiltPart, match=rf"^part {BATCH}/1 is half built into core .*station_visits.* not\)"
-    ):
-        build_marts("2026-11-20", run_id="manual")
+        # Nothing is computed from a half-built part: a marts build (from any DAG) refuses, naming it.
+        with pytest.raises(
+            HalfBuiltPart, match=rf"^part {BATCH}/1 is half built into core .*station_visits.* not\)"
+        ):
+            build_marts("2026-11-20", run_id="manual")
 
     # The disk is freed; the next run applies the missing entity, then the parts after it.
-    warehouse.execute("drop trigger refuse_insert on core.station_visits")
-    warehouse.execute("drop function core.refuse_insert()")
     run = run_pipeline({"batch": BATCH}, later(10))
     assert str(run.state) == "success"
     assert_every_row_accounted_for(warehouse)
@@ -153,21 +145,12 @@ def test_a_flag_step_that_fails_leaves_core_as_it_was(warehouse, export, clean_e
     assert str(run.state) == "success"
     assert_same_state(warehouse, clean_export_state)
 
-    warehouse.execute(
-        """create function meta.refuse_insert() returns trigger language plpgsql
-           as $$ begin raise exception 'could not extend file: No space left on device (injected)'; end $$"""
-    )
-    warehouse.execute(
-        f"""create trigger refuse_insert before insert on {refusing_table}
-            for each statement execute function meta.refuse_insert()"""
-    )
     # A later as-of date would change flags, days past due and loan states if anything were kept.
-    with pytest.raises(psycopg.errors.RaiseException, match="No space left on device"):
-        flag_overdue_instalments("2027-03-01")
-    assert_same_state(warehouse, clean_export_state)
+    with full_disk(warehouse, refusing_table):
+        with pytest.raises(psycopg.errors.RaiseException, match="No space left on device"):
+            flag_overdue_instalments("2027-03-01")
+        assert_same_state(warehouse, clean_export_state)
 
-    warehouse.execute(f"drop trigger refuse_insert on {refusing_table}")
-    warehouse.execute("drop function meta.refuse_insert()")
     flag_overdue_instalments("2027-03-01")
     changed = warehouse.execute("select count(*) from core.loans where as_of_date = '2027-03-01'").fetchone()
     assert changed[0] > 0  # the same call goes through once the disk is freed

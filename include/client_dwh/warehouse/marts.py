@@ -126,7 +126,7 @@ def chains(group: MartGroup) -> list[list[str]]:
         at = result.index(reads[0]) if reads else len(result)
         merged = [t for chain in reads for t in chain] + [table]
         result = [chain for chain in result if all(chain is not r for r in reads)]
-        result.insert(min(at, len(result)), merged)
+        result.insert(at, merged)  # the chains removed all stood at `at` or after
     return result
 
 
@@ -157,12 +157,8 @@ def _build_concurrently(
                 rows[table], seconds[table] = _build_table(worker, group, table, params)
 
     def helper(worker: psycopg.Connection) -> None:
-        try:
+        with worker.transaction():  # commits the helper's tables, or rolls them back on an error
             work(worker)
-            worker.commit()
-        except BaseException:
-            worker.rollback()
-            raise
 
     with connect_many(helpers, conn_id) as others, ThreadPoolExecutor(max(helpers, 1)) as pool:
         running = [pool.submit(helper, other) for other in others]

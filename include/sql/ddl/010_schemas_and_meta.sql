@@ -137,7 +137,7 @@ $$;
 
 -- Work table of flag_overdue_instalments (core/loan_month_flows.sql): each loan's amounts due and paid by
 -- each of the last 13 month ends, computed on a second connection while the flags are written, then read
--- by core/loan_delinquency.sql. Unlogged and rewritten whole by every flag run: nothing reads it after.
+-- by core/loan_month_states.sql. Unlogged and rewritten whole by every flag run: nothing reads it after.
 create unlogged table if not exists meta.loan_month_flows (
     loan_id      text           not null,
     month        date           not null,
