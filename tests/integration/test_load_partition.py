@@ -104,6 +104,30 @@ def test_bad_records_are_quarantined_with_reason_and_counts_reconcile(warehouse,
     assert registry[0] == registry[1] + registry[2] + registry[3]
 
 
+@pytest.mark.parametrize("slice_bytes", [None, 300], ids=["one slice", "repeat in a later slice"])
+def test_a_record_repeated_within_a_file_is_staged_once_and_counted_unchanged(
+    warehouse, landing, monkeypatch, slice_bytes
+):
+    """Into an empty staging table the quick form inserts without looking for staged twins; a record the
+    file repeats (byte for byte, or with its keys reordered and spaced: the same JSON) makes it fail, and
+    the careful form stages the first occurrence and counts the others as unchanged, in the same slice or
+    a later one."""
+    if slice_bytes:
+        monkeypatch.setattr("client_dwh.warehouse.staging.STAGE_SLICE_BYTES", slice_bytes)
+    generate_and_land(clients=10, parts=1, seed=5, batch="twice", as_of=AS_OF, landing_url=landing)
+    part_dir = Path(landing) / "twice" / "part-0001"
+    first, second, third = (part_dir / "clients.jsonl").read_text().splitlines()[:3]
+    reordered = json.dumps(dict(reversed(json.loads(first).items())), indent=None, separators=(" , ", " : "))
+    _rewrite(part_dir, "clients.jsonl", [first, second, third, second, reordered])
+    (part,) = _parts(landing, "twice")
+
+    clients = load_partition(part)["entities"]["clients"]
+
+    assert clients == {"read": 5, "staged": 3, "unchanged": 2, "quarantined": 0}
+    staged = warehouse.execute("select line_no from staging.clients order by line_no").fetchall()
+    assert staged == [(1,), (2,), (3,)]
+
+
 @pytest.mark.parametrize("damage", ["missing_file", "checksum", "row_count"])
 def test_manifest_mismatch_fails_naming_the_file_and_loads_nothing(warehouse, landing, damage):
     generate_and_land(clients=10, parts=1, seed=5, batch="dmg", as_of=AS_OF, landing_url=landing)

@@ -135,6 +135,15 @@ create or replace function meta.try_id(value text) returns bigint language sql s
     select case when value ~ '^\s*[+-]?[0-9]{1,15}(\.0*)?\s*$' then trunc(value::numeric)::bigint end
 $$;
 
+-- The staging load's quick form (staging/load_entity_file.sql) calls this on the first line that is not a
+-- JSON object with its required fields: the statement fails (SQLSTATE 22000) and the careful form, which
+-- quarantines each bad line with its reason, runs instead. Volatile, so it is never folded into the plan.
+create or replace function meta.refuse_line(line_no bigint) returns boolean language plpgsql volatile as $$
+begin
+    raise exception 'line % is not a JSON object with its required fields', line_no using errcode = 'data_exception';
+end
+$$;
+
 -- Work table of flag_overdue_instalments (core/loan_month_flows.sql): each loan's amounts due and paid by
 -- each of the last 13 month ends, computed on a second connection while the flags are written, then read
 -- by core/loan_month_states.sql. Unlogged and rewritten whole by every flag run: nothing reads it after.
