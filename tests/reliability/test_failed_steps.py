@@ -151,6 +151,9 @@ def test_a_flag_step_that_fails_leaves_core_as_it_was(warehouse, export, clean_e
             flag_overdue_instalments("2027-03-01")
         assert_same_state(warehouse, clean_export_state)
 
+    flags = "select loan_id, instalment_no, is_overdue, overdue_reason, days_past_due from core.instalments"
+    flags_before = set(warehouse.execute(flags).fetchall())
     flag_overdue_instalments("2027-03-01")
     changed = warehouse.execute("select count(*) from core.loans where as_of_date = '2027-03-01'").fetchone()
     assert changed[0] > 0  # the same call goes through once the disk is freed
+    assert set(warehouse.execute(flags).fetchall()) != flags_before  # and rewrites the flags that changed

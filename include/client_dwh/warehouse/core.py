@@ -192,8 +192,13 @@ def _build_entity(
             # The part was staged moments ago: without statistics the planner takes the step's
             # latest-version anti-join for a tiny one and nests loops (minutes at 2,000 clients).
             query(conn, f"analyze {entity.staging_table}")
+        fresh = _empty(conn, entity)
+        if fresh and staged:
+            # Emptied again in this transaction: with wal_level=minimal (the embedded warehouse) the rows
+            # and index builds then skip WAL, which two entities built at once otherwise contend on.
+            query(conn, f"truncate {entity.core_table}")
         rebuild = _drop_secondary_indexes(conn, entity.core_table) if _bulk(conn, entity, staged) else []
-        run_sql(conn, entity.core_sql, {**params, **amount_bands.SQL_PARAMS}, fresh=_empty(conn, entity))
+        run_sql(conn, entity.core_sql, {**params, **amount_bands.SQL_PARAMS}, fresh=fresh)
         for index_ddl in rebuild:
             query(conn, index_ddl)
         if staged:

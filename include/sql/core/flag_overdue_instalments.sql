@@ -4,20 +4,21 @@
 -- core/instalments.sql already writes new rows flagged as of the previous run's date, so the first run
 -- after a big load does not rewrite every instalment either.
 {% from 'core/_macros.sql' import instalment_flags %}
-with flagged as (
+with changed as (
+    -- only the rows whose flags differ (none on a re-run or a quiet day): the update joins just those
     select i.ctid as row_id, f.is_overdue, f.overdue_reason, f.days_past_due, f.dpd_bucket
     from core.instalments as i
     cross join {{ instalment_flags('i', '%(as_of)s::date') }} as f
+    where i.days_past_due is distinct from f.days_past_due or i.is_overdue is distinct from f.is_overdue
+       or i.overdue_reason is distinct from f.overdue_reason
 )
 update core.instalments as i
 set is_overdue = f.is_overdue,
     overdue_reason = f.overdue_reason,
     days_past_due = f.days_past_due,
     dpd_bucket = f.dpd_bucket
-from flagged as f
-where i.ctid = f.row_id  -- same statement, same snapshot: the physical row id is the cheapest join key
-  and (i.days_past_due is distinct from f.days_past_due or i.is_overdue is distinct from f.is_overdue
-       or i.overdue_reason is distinct from f.overdue_reason);
+from changed as f
+where i.ctid = f.row_id;  -- same statement, same snapshot: the physical row id is the cheapest join key
 
 with loan_state as (
     select
