@@ -225,7 +225,7 @@ with DAG(
 
     @task(task_display_name="Check marts", retries=0)
     def check_marts(params=None, dag_run=None) -> dict:
-        """The data-quality gate on mart_next (include/sql/checks/marts.sql); fails naming every false check."""
+        """The data-quality gate on mart_next (include/sql/checks/marts*.sql); fails naming every false check."""
         from client_dwh.run_dates import run_as_of_date
         from client_dwh.warehouse.marts import check_marts
 

@@ -374,6 +374,41 @@ def test_amount_bands_at_their_bounds(warehouse, landing):
     assert bands == [small, small, mid, mid, large, large, top]
 
 
+def test_a_key_the_part_brings_twice_takes_its_later_line(warehouse, landing):
+    """Two versions of one record in one part (a source that appends corrections): core applies the later
+    line's version; a part without a repeated key skips the latest-version anti-join and still applies
+    every row."""
+    clients = pd.DataFrame(
+        {"client_id": [1, 2, 1], "full_name": ["Иванов Иван Иванович", "Петрова Анна Сергеевна", "Иванов Иван Иванович"],
+         "gender": ["M", "F", "M"], "birth_date": ["1980-01-01", "1990-05-05", "1980-01-01"],
+         "income": [60000, 90000, 75000], "phone": ["+79990000001", "+79990000002", "+79990000001"]}
+    )  # fmt: skip
+    loans = pd.DataFrame(
+        {"loan_id": ["L1", "L2"], "client_id": [1, 2], "amount": [100000, 50000], "term_months": 3,
+         "issue_date": "2026-01-10"}
+    )  # fmt: skip
+    payments = pd.DataFrame(
+        {"loan_id": ["L1", "L1", "L1"], "instalment_no": [1, 2, 1], "due_date": ["2026-02-10", "2026-03-10", "2026-02-10"],
+         "amount_due": [34000.0, 33000.0, 34000.0], "paid_date": [None, None, "2026-02-12"],
+         "amount_paid": [None, None, 34000.0]}
+    )  # fmt: skip
+    write_partition(
+        landing_root(landing), "twice", 1, {"clients": clients, "loans": loans, "payments": payments}
+    )
+    (part,) = [p.to_xcom() for p in list_landed_parts(landing_root(landing))]
+    load_partition(part)
+    build_core_for_part(part)
+
+    assert warehouse.execute("select client_id, income from core.clients order by 1").fetchall() == [
+        (1, 75000),
+        (2, 90000),
+    ]
+    assert warehouse.execute(
+        "select instalment_no, paid_date::text, amount_paid from core.instalments order by 1"
+    ).fetchall() == [(1, "2026-02-12", Decimal("34000.00")), (2, None, None)]
+    assert warehouse.execute("select loan_id from core.loans order by 1").fetchall() == [("L1",), ("L2",)]
+
+
 def test_a_failed_check_keeps_the_previous_loan_marts(warehouse, landing):
     _land_golden(landing)
     run_pipeline_steps(landing, AS_OF)

@@ -198,7 +198,12 @@ def _build_entity(
             # and index builds then skip WAL, which two entities built at once otherwise contend on.
             query(conn, f"truncate {entity.core_table}")
         rebuild = _drop_secondary_indexes(conn, entity.core_table) if _bulk(conn, entity, staged) else []
-        run_sql(conn, entity.core_sql, {**params, **amount_bands.SQL_PARAMS}, fresh=fresh)
+        sql_params = {
+            **params,
+            **amount_bands.SQL_PARAMS,
+            "repeated_keys": _repeated_keys(conn, entity, params),
+        }
+        run_sql(conn, entity.core_sql, sql_params, fresh=fresh)
         for index_ddl in rebuild:
             query(conn, index_ddl)
         if staged:
@@ -233,6 +238,21 @@ def _bulk(conn, entity: Entity, staged: int) -> bool:
         {"t": entity.core_table},
     )
     return staged >= BULK_LOAD_FRACTION * rows
+
+
+def _repeated_keys(conn, entity: Entity, params: dict[str, Any]) -> bool:
+    """Whether the part staged two versions of some natural key of ``entity`` (then only the latest counts,
+    ``latest_in_part`` in core/_macros.sql). One narrow aggregate over the part's keys: far cheaper at
+    scale than the anti-join it spares when the answer is no (payments of a million clients: about 25 s
+    against 150 s)."""
+    ((repeated,),) = query(
+        conn,
+        f"""select exists (select from {entity.staging_table}
+                           where batch_id = %(batch_id)s and part_no = %(part_no)s
+                           group by natural_key having count(*) > 1)""",
+        params,
+    )
+    return repeated
 
 
 def _empty(conn, entity: Entity) -> bool:

@@ -34,11 +34,16 @@ NEXT_SCHEMA = "mart_next"
 @dataclass(frozen=True)
 class MartGroup:
     """Marts published together: ``tables`` maps each mart table to the SQL file that fills
-    ``{{ target }}.<table>`` (in order; None when the caller fills it), ``checks`` is their quality gate."""
+    ``{{ target }}.<table>`` (in order; None when the caller fills it), ``checks`` is their quality gate:
+    one SQL file, or several that ``check`` runs at once on their own connections."""
 
     name: str
     tables: dict[str, str | None]
-    checks: str
+    checks: str | tuple[str, ...]
+
+    @property
+    def check_files(self) -> tuple[str, ...]:
+        return (self.checks,) if isinstance(self.checks, str) else self.checks
 
 
 LOAN_MARTS = MartGroup(
@@ -56,7 +61,8 @@ LOAN_MARTS = MartGroup(
         "rfm_segments": "mart/rfm_segments.sql",  # summarises rfm
         "rfm_settings": "mart/rfm_settings.sql",  # how rfm was computed (duplicate lines), for the dashboard
     },
-    "checks/marts.sql",
+    # the loan marts' gate and the segments' and RFM's, at once on two connections
+    ("checks/marts.sql", "checks/marts_segments_rfm.sql"),
 )
 PORTRAIT_MARTS = MartGroup(
     "portraits",
@@ -176,19 +182,46 @@ def _build_concurrently(
 
 
 def check(
-    conn: psycopg.Connection, group: MartGroup, params: dict[str, Any] | None = None
+    conn: psycopg.Connection,
+    group: MartGroup,
+    params: dict[str, Any] | None = None,
+    conn_id: str | None = None,
 ) -> dict[str, bool]:
-    """Run ``group.checks`` against ``mart_next``; raise ``MartCheckFailed`` naming every false check."""
-    cursor = run_sql(conn, group.checks, params or {})
-    names = [column.name for column in cursor.description]
-    results = dict(zip(names, cursor.fetchone(), strict=True))
-    failed = [name for name, ok in results.items() if not ok]
+    """Run ``group``'s checks against ``mart_next``; raise ``MartCheckFailed`` naming every false check and
+    its file. With ``conn_id`` each file after the first runs at once on a connection of its own (only for
+    committed marts: another connection does not see the caller's uncommitted ``mart_next``)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from client_dwh.warehouse.db import connect_many
+
+    def run(worker: psycopg.Connection, checks: str) -> dict[str, bool]:
+        cursor = run_sql(worker, checks, params or {})
+        names = [column.name for column in cursor.description]
+        return dict(zip(names, cursor.fetchone(), strict=True))
+
+    first, *others = group.check_files
+    if conn_id is None:
+        return _failed_or_passed(group, {checks: run(conn, checks) for checks in group.check_files})
+    with connect_many(len(others), conn_id) as helpers, ThreadPoolExecutor(max(len(others), 1)) as pool:
+        running = [pool.submit(run, helper, checks) for helper, checks in zip(helpers, others, strict=True)]
+        outcomes = {first: run(conn, first)}
+        outcomes.update({checks: future.result() for checks, future in zip(others, running, strict=True)})
+    return _failed_or_passed(group, outcomes)
+
+
+def _failed_or_passed(group: MartGroup, outcomes: dict[str, dict[str, bool]]) -> dict[str, bool]:
+    failures = {
+        checks: [name for name, ok in results.items() if not ok] for checks, results in outcomes.items()
+    }
+    failed = [f"include/sql/{checks}: {len(names)} check(s) failed on {NEXT_SCHEMA}: {', '.join(names)}"
+              for checks, names in failures.items() if names]  # fmt: skip
     if failed:
         raise MartCheckFailed(
-            f"include/sql/{group.checks}: {len(failed)} check(s) failed on {NEXT_SCHEMA}: {', '.join(failed)}; "
-            f"mart keeps the previous {', '.join(group.tables)} - fix the data or the build and re-run"
+            f"{'; '.join(failed)}; mart keeps the previous {', '.join(group.tables)} - fix the data or the "
+            "build and re-run"
         )
-    log.info("%s: %d checks passed", group.checks, len(results))
+    results = {name: ok for checks in outcomes.values() for name, ok in checks.items()}
+    log.info("%s: %d checks passed", ", ".join(group.check_files), len(results))
     return results
 
 
@@ -259,7 +292,7 @@ def check_marts(
 ) -> dict[str, bool]:
     """The quality gate on the built loan, segment and RFM marts (as of ``as_of``)."""
     with connect(conn_id) as conn:
-        return check(conn, group, {"as_of": as_of})
+        return check(conn, group, {"as_of": as_of}, conn_id)
 
 
 def publish_marts(
