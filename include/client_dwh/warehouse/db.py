@@ -108,6 +108,20 @@ def query(conn: psycopg.Connection, sql: str, params: dict | None = None) -> lis
         return cur.fetchall() if cur.description else []
 
 
+def is_empty(conn: psycopg.Connection, table: str) -> bool:
+    """Whether ``table`` holds no row (a first load into it)."""
+    ((empty,),) = query(conn, f"select not exists (select from {table})")
+    return empty
+
+
+def truncate_for_bulk_load(conn: psycopg.Connection, table: str) -> None:
+    """Empty an already empty ``table`` again in the caller's transaction: on a server with
+    wal_level=minimal (the embedded warehouse) the rows and index builds that follow in this transaction
+    then go to disk without WAL, which two loads at once otherwise contend on (payments of 100,000
+    clients: 26 s -> 19 s). The table stays locked until the transaction ends."""
+    query(conn, f"truncate {table}")
+
+
 def connection_uri(conn_id: str = config.DWH_CONN_ID) -> str:
     """SQLAlchemy-style URI of the warehouse connection (for pandas and benchmarks)."""
     from airflow.providers.postgres.hooks.postgres import PostgresHook

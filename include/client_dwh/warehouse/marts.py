@@ -199,9 +199,9 @@ def check(
         names = [column.name for column in cursor.description]
         return dict(zip(names, cursor.fetchone(), strict=True))
 
-    first, *others = group.check_files
     if conn_id is None:
         return _failed_or_passed(group, {checks: run(conn, checks) for checks in group.check_files})
+    first, *others = group.check_files
     with connect_many(len(others), conn_id) as helpers, ThreadPoolExecutor(max(len(others), 1)) as pool:
         running = [pool.submit(run, helper, checks) for helper, checks in zip(helpers, others, strict=True)]
         outcomes = {first: run(conn, first)}

@@ -19,7 +19,7 @@ from typing import Any
 from client_dwh import config
 from client_dwh.entities import ENTITIES
 from client_dwh.landing import MANIFEST, PartitionError, part_file, verified_chunks
-from client_dwh.warehouse.db import connect, query, run_sql
+from client_dwh.warehouse.db import connect, is_empty, query, run_sql, truncate_for_bulk_load
 from client_dwh.warehouse.pipeline import in_order, stage_parts
 
 log = logging.getLogger(__name__)
@@ -175,13 +175,9 @@ def _stage_file(conn, entity, chunks: Iterable[bytes], part: dict[str, Any]) -> 
     totals = dict.fromkeys(("read", "quarantined", "staged"), 0)
     # Empty when its file begins (loads of an entity are serialised): only this file's own rows can then
     # repeat a staged record, and the quick form inserts without looking for one (see _stage_slice).
-    fresh = query(conn, f"select not exists (select from {entity.staging_table})")[0][0]
-    if fresh:
-        # Emptied again in this transaction: on a server with wal_level=minimal (the embedded warehouse)
-        # the rows then go to disk without WAL, which two loads at once otherwise contend on (payments of
-        # 100k clients: 26 s -> 19 s). The table stays locked until the file commits; nothing waits on an
-        # empty staging table but core reading it for a part without this entity's rows.
-        query(conn, f"truncate {entity.staging_table}")
+    fresh = is_empty(conn, entity.staging_table)
+    if fresh:  # nothing waits on an empty staging table but core reading it for a part without this entity
+        truncate_for_bulk_load(conn, entity.staging_table)
     with conn.cursor() as cur:
         cur.execute("create temp table raw_lines (line_no bigint generated always as identity, line text)")
     for slice_ in _line_slices(chunks, STAGE_SLICE_BYTES):
