@@ -16,11 +16,12 @@ from __future__ import annotations
 import logging
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from client_dwh import config
-from client_dwh.warehouse.db import connect, query, run_sql
+from client_dwh.warehouse.db import connect, connect_many, query, run_sql
 from client_dwh.warehouse.progress import claim_parts, finish_claimed_parts
 
 if TYPE_CHECKING:
@@ -144,9 +145,6 @@ def _build_concurrently(
     meanwhile: ``conn`` holds the core lock shared until the helpers are done. (A helper must not ask for
     that lock itself: it would queue behind a core build waiting for ``conn``, which waits for it.)"""
     from collections import deque
-    from concurrent.futures import ThreadPoolExecutor
-
-    from client_dwh.warehouse.db import connect_many
 
     queue = deque(chains(group))
     helpers = max(0, min(concurrency, len(queue)) - 1)
@@ -190,9 +188,6 @@ def check(
     """Run ``group``'s checks against ``mart_next``; raise ``MartCheckFailed`` naming every false check and
     its file. With ``conn_id`` each file after the first runs at once on a connection of its own (only for
     committed marts: another connection does not see the caller's uncommitted ``mart_next``)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from client_dwh.warehouse.db import connect_many
 
     def run(worker: psycopg.Connection, checks: str) -> dict[str, bool]:
         cursor = run_sql(worker, checks, params or {})
