@@ -420,3 +420,21 @@ def test_a_failed_check_keeps_the_previous_loan_marts(warehouse, landing):
         process_parts([], AS_OF, run_id="broken")
     assert _marts(warehouse) == marts
     assert warehouse.execute("select * from meta.mart_refresh order by mart").fetchall() == refreshed
+
+
+def test_month_flows_in_ranges_of_loans_give_the_same_states(warehouse, landing, monkeypatch):
+    """A book bigger than core.LOANS_PER_RANGE gets its month flows range by range: same states, same marts."""
+    from client_dwh.warehouse import core
+
+    generate_and_land(clients=150, parts=1, seed=5, batch="g", as_of=dt.date(2026, 3, 15), landing_url=landing)
+    run_pipeline_steps(landing, AS_OF)
+    states = "select * from core.loan_month_states order by month, loan_id"
+    flows = "select * from meta.loan_month_flows order by loan_id, month"
+    whole = warehouse.execute(states).fetchall(), warehouse.execute(flows).fetchall()
+    loans = warehouse.execute("select count(*) from core.loans").fetchone()[0]
+    monkeypatch.setattr(core, "LOANS_PER_RANGE", 7)
+    with core.connect() as conn:
+        assert len(core._loan_ranges(conn)) == -(-loans // 7) > 10
+    flag_overdue_instalments(AS_OF)
+    assert (warehouse.execute(states).fetchall(), warehouse.execute(flows).fetchall()) == whole
+    assert whole[0] and len(whole[1]) > loans

@@ -13,6 +13,7 @@ recommendations refuse a half-built part (``refuse_half_built_parts``).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
@@ -31,6 +32,10 @@ CORE_READ_LOCK = "select pg_advisory_xact_lock_shared(hashtext('client_dwh.core'
 # A part bringing at least this share of its core table's rows is applied with the table's secondary
 # indexes dropped and rebuilt after (``_bulk``).
 BULK_LOAD_FRACTION = 0.5
+# The flag step's per-loan statements (delinquency, month flows, month states) run over ranges of this many
+# loans: each range's aggregates, joins and sorts then stay within work_mem (a hundred thousand clients'
+# book is one range), so neither time per loan nor a backend's memory grows with the book.
+LOANS_PER_RANGE = 75_000
 
 
 class PartNotStaged(RuntimeError):
@@ -296,21 +301,33 @@ def flag_overdue_instalments(as_of: str, conn_id: str = config.DWH_CONN_ID) -> d
     """Recompute overdue flags, days past due and loan states as of ``as_of`` (idempotent): the seed's
     per-instalment flags, then each loan's delinquency after payment allocation (tolerance, write-off).
 
-    All writes to core happen in one transaction. Meanwhile a second connection computes each loan's
-    amounts due and paid by the last 13 month ends into the work table ``meta.loan_month_flows`` (it reads
-    only amounts and dates, which the flags do not change, and the core lock held here keeps every core
-    build out), so the month states (``core/loan_month_states.sql``) need only the allocation step after the rest."""
+    All writes to core happen in one transaction. The delinquency and month states run once per range of
+    loans (``_loan_ranges``), so their sorts and hashes stay the size of one range whatever the book's
+    size. Meanwhile a second connection computes each range's amounts due and paid by the last 13 month
+    ends into the work table ``meta.loan_month_flows``, committing range by range (it reads only amounts
+    and dates, which the flags do not change, and the core lock held here keeps every core build out), so
+    a range's month states (``core/loan_month_states.sql``) need only the allocation step once its flows
+    are in."""
     params = {"as_of": as_of, "tolerance": config.ARREARS_TOLERANCE, "write_off_dpd": config.WRITE_OFF_DPD}
     with connect(conn_id) as conn, connect_many(1, conn_id) as (side,):
         query(conn, CORE_LOCK)
+        ranges = _loan_ranges(conn)
+        flows_in = [threading.Event() for _ in ranges]
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="month-flows") as pool:
-            flows = pool.submit(_loan_month_flows, side, params)
+            flows = pool.submit(_loan_month_flows, side, params, ranges, flows_in)
             try:
                 run_sql(conn, "core/flag_overdue_instalments.sql", params)
-                run_sql(conn, "core/loan_delinquency.sql", params)
+                for number, (loan_from, loan_to) in enumerate(ranges):
+                    bounds = {"loan_from": loan_from, "loan_to": loan_to}
+                    structure = {"first_range": number == 0, **bounds}
+                    run_sql(conn, "core/loan_delinquency.sql", {**params, **bounds}, **structure)
+                    while not flows_in[number].wait(timeout=1):
+                        if flows.done():  # the side connection failed (or stopped short): its error, here
+                            flows.result()
+                            raise RuntimeError(f"month flows stopped before loan range {number + 1}")
+                    run_sql(conn, "core/loan_month_states.sql", {**params, **bounds}, **structure)
             finally:
                 flows.result()  # joined (and its error raised) before this transaction goes on or rolls back
-        run_sql(conn, "core/loan_month_states.sql", params)
         # the flags and states just changed: marts filter on them
         query(conn, "analyze core.instalments, core.loans, core.loan_month_states")
         rows = query(
@@ -325,12 +342,38 @@ def flag_overdue_instalments(as_of: str, conn_id: str = config.DWH_CONN_ID) -> d
         "instalments": total,
         "overdue_instalments": overdue,
         "loan_status": statuses,
+        "loan_ranges": len(ranges),
     }
     log.info("overdue flags as of %s: %s", as_of, result)
     return result
 
 
-def _loan_month_flows(conn, params: dict[str, Any]) -> None:
-    """core/loan_month_flows.sql on its own connection, committed: a work table only this step reads."""
-    with conn.transaction():
-        run_sql(conn, "core/loan_month_flows.sql", params)
+def _loan_month_flows(
+    conn, params: dict[str, Any], ranges: list[tuple[str | None, str | None]], done: list[threading.Event]
+) -> None:
+    """core/loan_month_flows.sql on its own connection, range by range, each committed (a work table only
+    this step reads) and then announced through its event in ``done``."""
+    for number, ((loan_from, loan_to), event) in enumerate(zip(ranges, done, strict=True)):
+        bounds = {"loan_from": loan_from, "loan_to": loan_to}
+        with conn.transaction():
+            run_sql(
+                conn, "core/loan_month_flows.sql", {**params, **bounds}, first_range=number == 0, **bounds
+            )
+        event.set()
+
+
+def _loan_ranges(conn) -> list[tuple[str | None, str | None]]:
+    """Consecutive ranges of core.loans' loan_id of ``LOANS_PER_RANGE`` loans each, as (from, to): from
+    inclusive, to exclusive, None for an open end (one range, (None, None), for a smaller book)."""
+    bounds = [
+        loan_id
+        for (loan_id,) in query(
+            conn,
+            """select loan_id from (select loan_id, row_number() over (order by loan_id) as n
+                                    from core.loans) as l
+               where n %% %(size)s = 1 and n > 1 order by loan_id""",
+            {"size": LOANS_PER_RANGE},
+        )
+    ]
+    edges = [None, *bounds, None]
+    return list(zip(edges[:-1], edges[1:], strict=True))

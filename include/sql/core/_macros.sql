@@ -72,3 +72,13 @@ lateral (
     ) as d
 )
 {%- endmacro %}
+
+
+{#- Predicates keeping `column` (a loan_id) within the range %(loan_from)s (inclusive) to %(loan_to)s
+    (exclusive), for the steps that run once per range of loans (core.py's _loan_ranges); an open end
+    (null) adds no predicate, so a book in one range runs the plain statement. Constants in the rendered
+    SQL (bound client-side), so the planner reads a range through the loan_id index. -#}
+{% macro in_loan_range(column) -%}
+{% if loan_from is not none %}and {{ column }} >= %(loan_from)s {% endif -%}
+{% if loan_to is not none %}and {{ column }} < %(loan_to)s{% endif %}
+{%- endmacro %}

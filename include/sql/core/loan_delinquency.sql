@@ -8,21 +8,29 @@
 -- * Write-off: the first day the DPD exceeds %(write_off_dpd)s the loan is written off, for good.
 -- The same rule gives the day a loan first went past 30 and 90 DPD (vintage curves) and its state at
 -- each of the last 13 month ends (PAR, roll rates) in core.loan_month_states.
+-- Runs once per range of loans (core.py's _loan_ranges, %(loan_from)s to %(loan_to)s; see in_loan_range),
+-- all in the flag step's transaction: the first run creates the work tables, each later one refills them.
+{% from 'core/_macros.sql' import in_loan_range with context %}
+{%- macro work_table(name) -%}
+{% if first_range %}create temp table {{ name }} on commit drop as{% else %}truncate {{ name }};
+insert into {{ name }}{% endif %}
+{%- endmacro %}
 
-create temp table loan_schedule on commit drop as
+{{ work_table('loan_schedule') }}
 select loan_id, due_date, amount_due,
        sum(amount_due) over (partition by loan_id order by due_date, instalment_no) as cum_due
-from core.instalments;
+from core.instalments
+where true {{ in_loan_range('loan_id') }};
 
 -- First day past 30, 90 and write_off_dpd DPD. P(t) only grows, so instalment k keeps a loan past W
 -- DPD from day due(k) + W + 1 until it is covered: the first such day over all k is the answer, and
 -- only those check days need P(t). One sorted pass per loan: payments and check days in date order,
 -- a running sum of payments (payments of a day count before that day's check).
 -- Only loans with an instalment paid more than 30 days late, paid short or still unpaid can cross.
-create temp table loan_crossings on commit drop as
+{{ work_table('loan_crossings') }}
 with candidates as (
     select distinct loan_id from core.instalments
-    where due_date + 31 <= %(as_of)s::date
+    where due_date + 31 <= %(as_of)s::date {{ in_loan_range('loan_id') }}
       and (paid_date is null or paid_date > due_date + 30 or amount_paid < amount_due - 0.005)
 ), thresholds (days) as (
     values (30), (90), (%(write_off_dpd)s::integer)
@@ -30,7 +38,7 @@ with candidates as (
     select i.loan_id, i.paid_date as at_date, 0 as kind, i.amount_paid as paid,
            null::integer as days, null::numeric as cum_due
     from core.instalments as i join candidates using (loan_id)
-    where i.paid_date <= %(as_of)s::date
+    where i.paid_date <= %(as_of)s::date {{ in_loan_range('i.loan_id') }}
     union all
     select s.loan_id, s.due_date + t.days + 1, 1, 0, t.days, s.cum_due
     from loan_schedule as s join candidates using (loan_id) cross join thresholds as t
@@ -52,6 +60,7 @@ with totals as (
            coalesce(sum(amount_due) filter (where due_date < %(as_of)s::date), 0) as due_by_now,
            coalesce(sum(amount_paid) filter (where paid_date <= %(as_of)s::date), 0) as paid_by_now
     from core.instalments
+    where true {{ in_loan_range('loan_id') }}
     group by loan_id
 ), oldest_owed as (
     select s.loan_id, min(s.due_date) as due_date
@@ -72,6 +81,7 @@ with totals as (
     left join loan_crossings as c30 on c30.loan_id = l.loan_id and c30.days = 30
     left join loan_crossings as c90 on c90.loan_id = l.loan_id and c90.days = 90
     left join loan_crossings as wo on wo.loan_id = l.loan_id and wo.days = %(write_off_dpd)s::integer
+    where true {{ in_loan_range('l.loan_id') }}
 )
 update core.loans as l
 set days_past_due = s.dpd,

@@ -3,7 +3,11 @@
 -- Read-only on core and independent of the flags, so flag_overdue_instalments runs it on a second
 -- connection while it writes the flags. Payments and amounts falling due are summed per month (those
 -- before the window into its first month) and run up per loan.
-truncate meta.loan_month_flows;
+-- Runs once per range of loans (core.py's _loan_ranges: %(loan_from)s inclusive to %(loan_to)s exclusive,
+-- open-ended where null), so each run's aggregates, joins and sorts stay within memory at any book size;
+-- the first run empties the table.
+{% from 'core/_macros.sql' import in_loan_range with context %}
+{% if first_range %}truncate meta.loan_month_flows;{% endif %}
 with month_ends as (
     select date_trunc('month', d)::date as month,
            least((date_trunc('month', d) + interval '1 month - 1 day')::date, %(as_of)s::date) as at_date
@@ -16,12 +20,12 @@ with month_ends as (
     select loan_id, greatest(date_trunc('month', due_date + 1)::date, f.month) as month,
            sum(amount_due) as due, 0 as paid
     from core.instalments cross join first_month as f
-    where due_date < %(as_of)s::date
+    where due_date < %(as_of)s::date {{ in_loan_range('loan_id') }}
     group by 1, 2
     union all
     select loan_id, greatest(date_trunc('month', paid_date)::date, f.month), 0, sum(amount_paid)
     from core.instalments cross join first_month as f
-    where paid_date <= %(as_of)s::date
+    where paid_date <= %(as_of)s::date {{ in_loan_range('loan_id') }}
     group by 1, 2
 ), loan_months as (
     select l.loan_id, m.month, m.at_date,
@@ -30,10 +34,12 @@ with month_ends as (
     from core.loans as l
     join month_ends as m on m.at_date >= l.issue_date
     left join flows as f on f.loan_id = l.loan_id and f.month = m.month
+    where true {{ in_loan_range('l.loan_id') }}
     group by l.loan_id, m.month, m.at_date
     window w as (partition by l.loan_id order by m.month rows unbounded preceding)
 )
 insert into meta.loan_month_flows (loan_id, month, at_date, due_by_then, paid_by_then, total_due)
 select lm.loan_id, lm.month, lm.at_date, lm.due_by_then, lm.paid_by_then, t.total_due
 from loan_months as lm
-join (select loan_id, sum(amount_due) as total_due from core.instalments group by loan_id) as t using (loan_id);
+join (select loan_id, sum(amount_due) as total_due from core.instalments
+      where true {{ in_loan_range('loan_id') }} group by loan_id) as t using (loan_id);

@@ -4,13 +4,16 @@
 -- Runs after loan_delinquency.sql in its transaction: it reads that file's loan_schedule and the loans'
 -- write-off days. The amounts due and paid by each month end come from meta.loan_month_flows
 -- (core/loan_month_flows.sql, computed meanwhile on another connection); only loans in arrears need
--- their schedule, to find the oldest instalment owed.
-truncate core.loan_month_states;
+-- their schedule, to find the oldest instalment owed. Once per range of loans, after that range's
+-- loan_delinquency.sql and month flows (its loan_schedule holds just that range); the first empties the table.
+{% from 'core/_macros.sql' import in_loan_range with context %}
+{% if first_range %}truncate core.loan_month_states;{% endif %}
 with with_balance as materialized (
     select f.loan_id, f.month, f.at_date, l.written_off_on, f.paid_by_then,
            f.total_due - f.paid_by_then as balance, f.due_by_then - f.paid_by_then as arrears
     from meta.loan_month_flows as f
     join core.loans as l using (loan_id)
+    where true {{ in_loan_range('f.loan_id') }} {{ in_loan_range('l.loan_id') }}
 ), oldest_owed as (
     select b.loan_id, b.month, min(s.due_date) as due_date
     from with_balance as b
