@@ -426,7 +426,9 @@ def test_month_flows_in_ranges_of_loans_give_the_same_states(warehouse, landing,
     """A book bigger than core.LOANS_PER_RANGE gets its month flows range by range: same states, same marts."""
     from client_dwh.warehouse import core
 
-    generate_and_land(clients=150, parts=1, seed=5, batch="g", as_of=dt.date(2026, 3, 15), landing_url=landing)
+    generate_and_land(
+        clients=150, parts=1, seed=5, batch="g", as_of=dt.date(2026, 3, 15), landing_url=landing
+    )
     run_pipeline_steps(landing, AS_OF)
     states = "select * from core.loan_month_states order by month, loan_id"
     flows = "select * from meta.loan_month_flows order by loan_id, month"
