@@ -8,7 +8,7 @@
 -- * Write-off: the first day the DPD exceeds %(write_off_dpd)s the loan is written off, for good.
 -- The same rule gives the day a loan first went past 30 and 90 DPD (vintage curves) and its state at
 -- each of the last 13 month ends (PAR, roll rates) in core.loan_month_states.
--- Runs once per range of loans (core.py's _loan_ranges, %(loan_from)s to %(loan_to)s; see in_loan_range),
+-- Runs once per range of loans (core.py's _loan_ranges; see in_loan_range in core/_macros.sql),
 -- all in the flag step's transaction: the first run creates the work tables, each later one refills them.
 {% from 'core/_macros.sql' import in_loan_range with context %}
 {%- macro work_table(name) -%}

@@ -3,7 +3,7 @@
 -- Read-only on core and independent of the flags, so flag_overdue_instalments runs it on a second
 -- connection while it writes the flags. Payments and amounts falling due are summed per month (those
 -- before the window into its first month) and run up per loan.
--- Runs once per range of loans (core.py's _loan_ranges: %(loan_from)s inclusive to %(loan_to)s exclusive,
+-- Runs once per range of loans (core.py's _loan_ranges: loan_from inclusive to loan_to exclusive,
 -- open-ended where null), so each run's aggregates, joins and sorts stay within memory at any book size;
 -- the first run empties the table.
 {% from 'core/_macros.sql' import in_loan_range with context %}
