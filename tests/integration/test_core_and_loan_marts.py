@@ -423,7 +423,8 @@ def test_a_failed_check_keeps_the_previous_loan_marts(warehouse, landing):
 
 
 def test_month_flows_in_ranges_of_loans_give_the_same_states(warehouse, landing, monkeypatch):
-    """A book bigger than core.LOANS_PER_RANGE gets its month flows range by range: same states, same marts."""
+    """A book bigger than core.LOANS_PER_RANGE gets its delinquency, month flows and month states range by
+    range: the same loan states, flows and month states as in one range."""
     from client_dwh.warehouse import core
 
     generate_and_land(
@@ -432,11 +433,12 @@ def test_month_flows_in_ranges_of_loans_give_the_same_states(warehouse, landing,
     run_pipeline_steps(landing, AS_OF)
     states = "select * from core.loan_month_states order by month, loan_id"
     flows = "select * from meta.loan_month_flows order by loan_id, month"
-    whole = warehouse.execute(states).fetchall(), warehouse.execute(flows).fetchall()
+    loan_states = "select * from core.loans order by loan_id"
+    whole = tuple(warehouse.execute(q).fetchall() for q in (states, flows, loan_states))
     loans = warehouse.execute("select count(*) from core.loans").fetchone()[0]
     monkeypatch.setattr(core, "LOANS_PER_RANGE", 7)
     with core.connect() as conn:
         assert len(core._loan_ranges(conn)) == -(-loans // 7) > 10
     flag_overdue_instalments(AS_OF)
-    assert (warehouse.execute(states).fetchall(), warehouse.execute(flows).fetchall()) == whole
+    assert tuple(warehouse.execute(q).fetchall() for q in (states, flows, loan_states)) == whole
     assert whole[0] and len(whole[1]) > loans

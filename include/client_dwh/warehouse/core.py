@@ -34,7 +34,7 @@ CORE_READ_LOCK = "select pg_advisory_xact_lock_shared(hashtext('client_dwh.core'
 BULK_LOAD_FRACTION = 0.5
 # The flag step's per-loan statements (delinquency, month flows, month states) run over ranges of this many
 # loans: each range's aggregates, joins and sorts then stay within work_mem (a hundred thousand clients'
-# book is one range), so neither time per loan nor a backend's memory grows with the book.
+# book is two ranges, ten thousand one), so neither time per loan nor a backend's memory grows with the book.
 LOANS_PER_RANGE = 75_000
 
 
@@ -317,15 +317,13 @@ def flag_overdue_instalments(as_of: str, conn_id: str = config.DWH_CONN_ID) -> d
             flows = pool.submit(_loan_month_flows, side, params, ranges, flows_in)
             try:
                 run_sql(conn, "core/flag_overdue_instalments.sql", params)
-                for number, (loan_from, loan_to) in enumerate(ranges):
-                    bounds = {"loan_from": loan_from, "loan_to": loan_to}
-                    structure = {"first_range": number == 0, **bounds}
-                    run_sql(conn, "core/loan_delinquency.sql", {**params, **bounds}, **structure)
+                for number, loan_range in enumerate(ranges):
+                    _run_for_range(conn, "core/loan_delinquency.sql", params, number, loan_range)
                     while not flows_in[number].wait(timeout=1):
                         if flows.done():  # the side connection failed (or stopped short): its error, here
                             flows.result()
                             raise RuntimeError(f"month flows stopped before loan range {number + 1}")
-                    run_sql(conn, "core/loan_month_states.sql", {**params, **bounds}, **structure)
+                    _run_for_range(conn, "core/loan_month_states.sql", params, number, loan_range)
             finally:
                 flows.result()  # joined (and its error raised) before this transaction goes on or rolls back
         # the flags and states just changed: marts filter on them
@@ -353,13 +351,21 @@ def _loan_month_flows(
 ) -> None:
     """core/loan_month_flows.sql on its own connection, range by range, each committed (a work table only
     this step reads) and then announced through its event in ``done``."""
-    for number, ((loan_from, loan_to), event) in enumerate(zip(ranges, done, strict=True)):
-        bounds = {"loan_from": loan_from, "loan_to": loan_to}
+    for number, (loan_range, event) in enumerate(zip(ranges, done, strict=True)):
         with conn.transaction():
-            run_sql(
-                conn, "core/loan_month_flows.sql", {**params, **bounds}, first_range=number == 0, **bounds
-            )
+            _run_for_range(conn, "core/loan_month_flows.sql", params, number, loan_range)
         event.set()
+
+
+def _run_for_range(
+    conn, sql_file: str, params: dict[str, Any], number: int, loan_range: tuple[str | None, str | None]
+) -> None:
+    """Run ``sql_file`` for the ``number``-th range of loans of ``_loan_ranges``: its bounds bound as values
+    into the range predicates (``in_loan_range`` in core/_macros.sql); the first range creates or empties
+    the step's tables (``first_range``)."""
+    loan_from, loan_to = loan_range
+    bounds = {"loan_from": loan_from, "loan_to": loan_to}
+    run_sql(conn, sql_file, {**params, **bounds}, first_range=number == 0, **bounds)
 
 
 def _loan_ranges(conn) -> list[tuple[str | None, str | None]]:
