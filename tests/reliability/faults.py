@@ -164,12 +164,19 @@ def land_part_by_hand(landing: str, batch: str, part_no: int, files: dict[str, l
 
 
 @contextmanager
-def full_disk(conn, table: str):
+def full_disk(conn, table: str, once_written: bool = False):
     """Inside the block every insert into ``table`` fails as on a full disk (a statement trigger raising
-    PostgreSQL's own message); the disk is freed at the end of the block."""
+    PostgreSQL's own message); the disk is freed at the end of the block. ``once_written``: the disk fills
+    only once the table holds a row (a step writing it range by range fails in its second range)."""
+    condition = f"exists (select from {table})" if once_written else "true"
     conn.execute(
-        """create function meta.refuse_insert() returns trigger language plpgsql
-           as $$ begin raise exception 'could not extend file: No space left on device (injected)'; end $$"""
+        f"""create function meta.refuse_insert() returns trigger language plpgsql
+            as $$ begin
+                if {condition} then
+                    raise exception 'could not extend file: No space left on device (injected)';
+                end if;
+                return null;
+            end $$"""
     )
     conn.execute(
         f"""create trigger refuse_insert before insert on {table}

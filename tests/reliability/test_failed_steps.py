@@ -130,30 +130,45 @@ def test_a_core_build_stopped_between_entities_is_finished_by_the_next_run(
 
 
 @pytest.mark.parametrize(
-    "refusing_table",
-    ["meta.loan_month_flows", "core.loan_month_states"],
-    ids=["work-table-on-the-second-connection", "last-write-of-the-step"],
+    ("refusing_table", "loans_per_range"),
+    [("meta.loan_month_flows", None), ("core.loan_month_states", None), ("meta.loan_month_flows", 7)],
+    ids=[
+        "work-table-on-the-second-connection",
+        "last-write-of-the-step",
+        "second-connection-in-a-later-range",
+    ],
 )
-def test_a_flag_step_that_fails_leaves_core_as_it_was(warehouse, export, clean_export_state, refusing_table):
+def test_a_flag_step_that_fails_leaves_core_as_it_was(
+    warehouse, export, clean_export_state, monkeypatch, refusing_table, loans_per_range
+):
     """The overdue-flag step writes core in one transaction while a second connection fills its work
-    table; a failure on either side (here a full disk) leaves every flag and loan state as it was."""
+    table; a failure on either side (here a full disk) leaves every flag and loan state as it was. With
+    ranges of loans (``loans_per_range``) the second connection commits its first range and fails in the
+    second, while the main one waits for it: the main transaction still rolls back whole."""
     import psycopg
 
+    from client_dwh.warehouse import core
     from client_dwh.warehouse.core import flag_overdue_instalments
 
     run = run_pipeline({"batch": BATCH})
     assert str(run.state) == "success"
     assert_same_state(warehouse, clean_export_state)
 
+    if loans_per_range:
+        monkeypatch.setattr(core, "LOANS_PER_RANGE", loans_per_range)
     # A later as-of date would change flags, days past due and loan states if anything were kept.
-    with full_disk(warehouse, refusing_table):
+    with full_disk(warehouse, refusing_table, once_written=bool(loans_per_range)):
         with pytest.raises(psycopg.errors.RaiseException, match="No space left on device"):
             flag_overdue_instalments("2027-03-01")
+        if loans_per_range:  # the first range's month flows were committed, and only those
+            loans = "select count(distinct loan_id) from meta.loan_month_flows"
+            assert 0 < warehouse.execute(loans).fetchone()[0] <= loans_per_range
         assert_same_state(warehouse, clean_export_state)
 
     flags = "select loan_id, instalment_no, is_overdue, overdue_reason, days_past_due from core.instalments"
     flags_before = set(warehouse.execute(flags).fetchall())
-    flag_overdue_instalments("2027-03-01")
+    result = flag_overdue_instalments("2027-03-01")
+    assert result["loan_ranges"] > 1 if loans_per_range else result["loan_ranges"] == 1
     changed = warehouse.execute("select count(*) from core.loans where as_of_date = '2027-03-01'").fetchone()
     assert changed[0] > 0  # the same call goes through once the disk is freed
     assert set(warehouse.execute(flags).fetchall()) != flags_before  # and rewrites the flags that changed
