@@ -260,3 +260,41 @@ def test_dags_import_an_export_and_build_segments_from_generated_data(warehouse,
     )
     assert set(shares) == {"1 продукт", "2 продукта", "3+ продуктов"}
     assert all(0.2 <= share <= 0.45 for share in shares.values()), shares
+
+
+def test_the_quality_gate_waits_for_another_runs_build_of_the_marts(
+    warehouse, test_database, landing, retail_csv
+):
+    """Two runs at once: one run's check_marts must not read mart_next while another run's build_marts
+    replaces it. The gate takes the marts' lock as the build does (here a transaction of the test holds it,
+    as a build in progress would), runs once the build is done, and passes."""
+    import threading
+
+    import psycopg
+
+    from client_dwh.warehouse import marts
+
+    import_online_retail(retail_csv, "retail-shop", landing_url=landing, rows_per_part=10)
+    _load_and_build("retail-shop", landing)
+
+    outcome: dict = {}
+
+    def gate() -> None:
+        try:
+            outcome["checks"] = check_marts("2026-11-20")
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            outcome["error"] = exc
+
+    with psycopg.connect(test_database) as build:
+        marts._lock(build, marts.LOAN_MARTS)  # an open transaction, like another run's build_marts
+        gating = threading.Thread(target=gate)
+        gating.start()
+        waiting = "select count(*) from pg_locks where locktype = 'advisory' and not granted"
+        deadline = dt.datetime.now() + dt.timedelta(seconds=60)
+        while warehouse.execute(waiting).fetchone() == (0,) and dt.datetime.now() < deadline:
+            gating.join(0.05)
+        assert warehouse.execute(waiting).fetchone() == (1,) and gating.is_alive()  # the gate waits
+        build.rollback()  # the build is done
+    gating.join(60)
+    assert not gating.is_alive() and "error" not in outcome, outcome
+    assert outcome["checks"] and all(ok is True for ok in outcome["checks"].values())

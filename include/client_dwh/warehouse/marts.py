@@ -194,11 +194,19 @@ def check(
         names = [column.name for column in cursor.description]
         return dict(zip(names, cursor.fetchone(), strict=True))
 
+    def run_alone(helper: psycopg.Connection, checks: str) -> dict[str, bool]:
+        try:
+            return run(helper, checks)
+        finally:  # it only read: end its transaction now, not when the slowest file is done
+            helper.rollback()
+
     if conn_id is None:
         return _failed_or_passed(group, {checks: run(conn, checks) for checks in group.check_files})
     first, *others = group.check_files
     with connect_many(len(others), conn_id) as helpers, ThreadPoolExecutor(max(len(others), 1)) as pool:
-        running = [pool.submit(run, helper, checks) for helper, checks in zip(helpers, others, strict=True)]
+        running = [
+            pool.submit(run_alone, helper, checks) for helper, checks in zip(helpers, others, strict=True)
+        ]
         outcomes = {first: run(conn, first)}
         outcomes.update({checks: future.result() for checks, future in zip(others, running, strict=True)})
     return _failed_or_passed(group, outcomes)
@@ -285,8 +293,12 @@ def build_marts(
 def check_marts(
     as_of: str, conn_id: str = config.DWH_CONN_ID, group: MartGroup = LOAN_MARTS
 ) -> dict[str, bool]:
-    """The quality gate on the built loan, segment and RFM marts (as of ``as_of``)."""
+    """The quality gate on the built loan, segment and RFM marts (as of ``as_of``). Holds the group's lock,
+    as their build and publish do: another run's build must not replace ``mart_next`` under the gate (with
+    the gate's files on two connections, a build waiting for one of them while the other waited for the
+    build was a deadlock PostgreSQL cannot see: two runs at once hung)."""
     with connect(conn_id) as conn:
+        _lock(conn, group)
         return check(conn, group, {"as_of": as_of}, conn_id)
 
 
