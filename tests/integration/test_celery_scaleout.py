@@ -15,6 +15,7 @@ import shutil
 import time
 
 import pytest
+from _waiting import wait_for
 
 for module in ("celery", "airflow.providers.celery", "airflow.providers.amazon", "s3fs", "moto"):
     pytest.importorskip(
@@ -105,18 +106,20 @@ def fingerprints(uri: str) -> dict[str, tuple[int, str]]:
 def kill_worker_running(stack, run_id: str, task: tuple[str, int], timeout: float = 600) -> str:
     """Wait until ``task`` (task_id, map_index) runs, then kill -9 the worker (its whole process group)
     running it."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def worker_running_it() -> str | None:
         for tid, map_index, state, _tries, pid in stack.task_instances("dwh_pipeline", run_id):
             if (tid, map_index) != task:
                 continue
             if state == "running" and pid and (worker := stack.worker_of(pid)):
-                stack.kill(worker)
                 return worker
             if state in ("success", "failed"):
                 pytest.fail(f"{task} finished ({state}) before a worker could be killed under it")
-        time.sleep(0.2)
-    pytest.fail(f"{task} did not start running within {timeout:.0f} s")
+        return None
+
+    worker = wait_for(worker_running_it, f"{task} to start running", timeout, every=0.2)
+    stack.kill(worker)
+    return worker
 
 
 def test_celery_workers_survive_kill_9_and_build_the_marts_dag_test_builds(stack, landed_on_s3, warehouse):

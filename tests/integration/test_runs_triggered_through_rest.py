@@ -15,11 +15,11 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+from _waiting import wait_for
 
 from client_dwh.portraits.catalogue import load_portraits
 from client_dwh.sources.synthetic.land import generate_and_land
@@ -166,21 +166,18 @@ class AirflowServices:
         )
 
     def _wait(self, ready, what: str, seconds: float = STARTUP_SECONDS) -> None:
-        deadline = time.monotonic() + seconds
-        while True:
+        def ready_while_running() -> bool:
             for name, process in self.processes.items():
                 if process.poll() is not None:
                     pytest.fail(
                         f"{name} exited with {process.returncode} while waiting for {what}\n{self.logs()}"
                     )
             try:
-                if ready():
-                    return
+                return ready()
             except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"{what}: not ready after {seconds:.0f} s\n{self.logs()}")
-            time.sleep(1)
+                return False
+
+        wait_for(ready_while_running, what, seconds, every=1, details=self.logs)
 
     def api(self, method: str, path: str, **kwargs) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.token}"}

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import pandas as pd
 import pytest
+from _waiting import wait_for
 
 from client_dwh.landing import landing_root, list_landed_parts, write_partition
 from client_dwh.sources.retail_import import import_online_retail
@@ -286,13 +287,11 @@ def test_the_quality_gate_waits_for_another_runs_build_of_the_marts(
             outcome["error"] = exc
 
     with psycopg.connect(test_database) as build:
-        marts._lock(build, marts.LOAN_MARTS)  # an open transaction, like another run's build_marts
+        marts.lock_group(build, marts.LOAN_MARTS)  # an open transaction, like another run's build_marts
         gating = threading.Thread(target=gate)
         gating.start()
         waiting = "select count(*) from pg_locks where locktype = 'advisory' and not granted"
-        deadline = dt.datetime.now() + dt.timedelta(seconds=60)
-        while warehouse.execute(waiting).fetchone() == (0,) and dt.datetime.now() < deadline:
-            gating.join(0.05)
+        wait_for(lambda: warehouse.execute(waiting).fetchone() != (0,), "the gate to wait for the lock", 60)
         assert warehouse.execute(waiting).fetchone() == (1,) and gating.is_alive()  # the gate waits
         build.rollback()  # the build is done
     gating.join(60)

@@ -12,11 +12,11 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+from _waiting import wait_for
 from conftest import PASSWORDS, configure_users
 
 pytestmark = pytest.mark.browser
@@ -96,18 +96,16 @@ def api_server(marts, tmp_path_factory):
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
+
+        def healthy() -> bool:
             if process.poll() is not None:
                 pytest.fail(f"api-server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
             try:
-                if httpx.get(f"{base}/api/v2/monitor/health", timeout=2).status_code == 200:
-                    break
+                return httpx.get(f"{base}/api/v2/monitor/health", timeout=2).status_code == 200
             except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"api-server did not start in 90 s:\n{log.read_text()[-3000:]}")
-            time.sleep(0.5)
+                return False
+
+        wait_for(healthy, "the api-server to start", 90, every=0.5, details=lambda: log.read_text()[-3000:])
         yield base
     finally:
         os.killpg(process.pid, signal.SIGTERM)

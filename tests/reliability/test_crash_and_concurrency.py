@@ -13,10 +13,10 @@ from __future__ import annotations
 import json
 import shutil
 import signal
-import time
 
 import psycopg
 import pytest
+from _waiting import wait_for
 from faults import (
     AS_OF,
     assert_every_row_accounted_for,
@@ -29,16 +29,6 @@ from faults import (
 BATCH = "export-2026-11"
 
 
-def _wait_for(condition, what: str, seconds: float = 120):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"gave up waiting for {what}")
-
-
 def _kill_while_recording(test_database: str, code: str, parts: list[dict], registry: str) -> None:
     """Run ``code`` (with ``parts`` as PARTS) in a new process, SIGKILL it once it waits to record its
     work in ``registry`` (a meta table), then let its orphaned server session end."""
@@ -48,13 +38,14 @@ def _kill_while_recording(test_database: str, code: str, parts: list[dict], regi
             f"import json, os\nPARTS = json.loads(os.environ['PARTS'])\n{code}", PARTS=json.dumps(parts)
         )
         try:
-            (backend,) = _wait_for(
+            (backend,) = wait_for(
                 lambda: watch.execute(
                     """select pid from pg_stat_activity where datname = current_database()
                        and wait_event_type = 'Lock' and query ilike %s""",
                     (f"%{registry}%",),
                 ).fetchone(),
                 f"the loader to wait for {registry}",
+                seconds=120,
             )
             loader.send_signal(signal.SIGKILL)
             assert loader.wait(30) == -signal.SIGKILL
@@ -62,9 +53,10 @@ def _kill_while_recording(test_database: str, code: str, parts: list[dict], regi
             if loader.poll() is None:
                 loader.kill()
             holder.rollback()
-        _wait_for(
+        wait_for(
             lambda: not watch.execute("select 1 from pg_stat_activity where pid = %s", (backend,)).fetchone(),
             "the killed loader's session to end",
+            seconds=120,
         )
 
 

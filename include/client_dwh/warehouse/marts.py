@@ -92,7 +92,9 @@ class MartCheckFailed(RuntimeError):
     """A quality check on ``mart_next`` failed; ``mart`` keeps its previous rows."""
 
 
-def _lock(conn: psycopg.Connection, group: MartGroup) -> None:
+def lock_group(conn: psycopg.Connection, group: MartGroup) -> None:
+    """Hold ``group``'s lock until ``conn``'s transaction ends: build, gate and publish of one group (from any
+    run or worker) take it, so they never interleave."""
     query(
         conn, "select pg_advisory_xact_lock(hashtext(%(lock)s))", {"lock": f"client_dwh.marts.{group.name}"}
     )
@@ -251,7 +253,7 @@ def publish(
     last_part: dict | None = None,
 ) -> dict[str, Any]:
     """Build, check and swap ``group`` in the caller's transaction (a failure rolls all of it back)."""
-    _lock(conn, group)
+    lock_group(conn, group)
     built = build(conn, group, params)
     check(conn, group, params)
     rows = swap(conn, group, run_id, last_part)
@@ -283,7 +285,7 @@ def build_marts(
         "rfm_exclude_duplicate_lines": bool(rfm_exclude_duplicate_lines),
     }
     with connect(conn_id) as conn:
-        _lock(conn, group)
+        lock_group(conn, group)
         claim_parts(conn, "marts", run_id)  # before reading core: never claims more than the marts saw
         built = _build_concurrently(conn, group, params, conn_id, concurrency)
     log.info("built marts as of %s into %s: %s", as_of, NEXT_SCHEMA, built)
@@ -298,7 +300,7 @@ def check_marts(
     the gate's files on two connections, a build waiting for one of them while the other waited for the
     build was a deadlock PostgreSQL cannot see: two runs at once hung)."""
     with connect(conn_id) as conn:
-        _lock(conn, group)
+        lock_group(conn, group)
         return check(conn, group, {"as_of": as_of}, conn_id)
 
 
@@ -310,7 +312,7 @@ def publish_marts(
 ) -> dict[str, Any]:
     """Swap the built and checked loan, segment and RFM marts into ``mart`` in one transaction."""
     with connect(conn_id) as conn:
-        _lock(conn, group)
+        lock_group(conn, group)
         missing = [
             table
             for table in group.tables
